@@ -1,0 +1,3 @@
+module github.com/symauth/symauth
+
+go 1.25
