@@ -1,3 +1,16 @@
 module github.com/symauth/symauth
 
 go 1.25
+
+require (
+	github.com/golang-jwt/jwt/v5 v5.3.1
+	github.com/hashicorp/go-retryablehttp v0.7.8
+	go.uber.org/goleak v1.3.0
+	golang.org/x/sync v0.19.0
+	software.sslmate.com/src/go-pkcs12 v0.7.4
+)
+
+require (
+	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
+	golang.org/x/crypto v0.48.0 // indirect
+)
