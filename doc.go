@@ -1,0 +1,83 @@
+// Package symauth authenticates Symphony Messaging bots: an http.RoundTripper
+// that makes any http.Client — hand-written, or generated from Symphony's
+// OpenAPI specs — carry valid Symphony session tokens.
+//
+// # Setup
+//
+//	key, err := symauth.ParsePrivateKey(pemBytes)
+//	auth, err := symauth.NewRSA(symauth.RSAConfig{PodURL: "https://acme.symphony.com", Username: "my-bot", PrivateKey: key})
+//	client := &http.Client{Transport: symauth.NewTransport(auth, nil)}
+//
+// The client can then call the Pod API (https://acme.symphony.com/pod/…) and
+// the Agent API (https://agent.acme.com/agent/…). A bot that logs in with a
+// client certificate uses NewCert instead of NewRSA; LoadPKCS12 and LoadPEM read
+// its certificate.
+//
+// # Login flow
+//
+// RSA: the bot signs a short-lived RS512 JWT (sub = username, exp = now + 240 s)
+// with its private key and POSTs it to the pod's /login/pubkey/authenticate and
+// the key manager's /relay/pubkey/authenticate, concurrently; they answer with
+// the session token and the key manager token. Certificate: the bot POSTs to
+// /sessionauth/v1/authenticate and /keyauth/v1/authenticate over mutual TLS.
+// Login calls are retried with exponential backoff and jitter after network
+// errors, 429 and 5xx (a server's Retry-After is honoured, capped), never
+// after 400, 401 or 403; a retry signs a fresh JWT; redirects are not followed.
+//
+// # What is cached, and when the network is touched
+//
+// A Session caches the last token. Nothing touches the network until the first
+// request. Afterwards each request reads the cached token with one atomic load:
+// no lock, no allocation. Symphony does not tell clients when a session ends,
+// so a token is kept until the server answers 401 (or until its Expiry, in the
+// rare case the pod gives one).
+//
+// # The 401 rule
+//
+// After a 401 the Transport invalidates the token it sent and asks the Session
+// for a new one. However many requests saw that 401, exactly one login runs and
+// they all share its result: a token is only forgotten if it is still the one
+// that was rejected, so a late 401 for an old token never causes a second
+// login. The request is then replayed once, if its body is nil, http.NoBody or
+// can be re-obtained through GetBody (http.NewRequest sets GetBody for
+// bytes.Buffer, bytes.Reader and strings.Reader bodies); the replay's answer is
+// returned as it is, 401 or not, so there is never a loop. A request whose body
+// cannot be replayed gets its 401 back untouched, and the next request uses a
+// fresh token.
+//
+// After a failed login, new logins wait out a growing delay (1 s doubling to
+// 30 s, reset by a success); requests in that window fail at once with the last
+// error instead of hammering the pod.
+//
+// # Concurrency
+//
+// Session, Transport, RSA and Cert are safe for concurrent use by any number of
+// goroutines. A caller waiting for a shared login stops waiting when its own
+// context ends; the login itself runs detached from the callers' contexts,
+// under its own timeout (SessionOptions.LoginTimeout), so one impatient caller
+// never fails the others.
+//
+// # Security
+//
+//   - Tokens go only over https, or plain http to a loopback host, and never to
+//     a redirect hop whose host differs from the original request's host.
+//   - The caller's *http.Request is never modified; the copy that carries the
+//     tokens is not reachable from the returned response.
+//   - sessionToken and keyManagerToken headers set by the caller are replaced
+//     (generated clients send an empty one when given zero-valued parameters);
+//     keyManagerToken is only sent to Agent API paths, and only when there is one.
+//   - Tokens, JWTs and key material never appear in errors, String, %v, %+v,
+//     %#v, JSON or slog output: Token redacts itself in every one of them.
+//
+// # Errors
+//
+// A failed login is an *AuthError with the login endpoint, the HTTP status and
+// the server's message; http.Client wraps it in a *url.Error, which errors.As
+// sees through. A server's answer is always returned as a response, never with
+// an error.
+//
+// # Testing
+//
+// Package symauthtest runs a fake pod, key manager and agent over TLS, for this
+// package's tests and for yours.
+package symauth
