@@ -45,9 +45,10 @@ const redacted = "[redacted]"
 // request sent with it does not arrive after its end (BDK Java uses 5 s too).
 const expiryLeeway = 5 * time.Second
 
-// expired reports whether the token has an expiry and it is (nearly) reached.
-func (t *Token) expired(now time.Time) bool {
-	return !t.Expiry.IsZero() && now.Add(expiryLeeway).After(t.Expiry)
+// usable reports whether t can be sent: it exists and has no expiry, or one
+// more than expiryLeeway away. The clock is only read for a token with an expiry.
+func usable(t *Token, now func() time.Time) bool {
+	return t != nil && (t.Expiry.IsZero() || !now().Add(expiryLeeway).After(t.Expiry))
 }
 
 // String describes the token without its values.
@@ -191,7 +192,7 @@ func NewSessionWithOptions(src TokenSource, opts SessionOptions) *Session {
 // the cache. During the failure backoff it returns, at once, an error wrapping
 // the last login error.
 func (s *Session) Token(ctx context.Context) (*Token, error) {
-	if t := s.current.Load(); t != nil && !t.expired(s.now()) {
+	if t := s.current.Load(); usable(t, s.now) {
 		return t, nil
 	}
 	if err := s.backoffError(); err != nil {
@@ -228,8 +229,11 @@ func (s *Session) Invalidate(rejected *Token) {
 // login runs inside the singleflight group, so at most one runs at a time.
 func (s *Session) login(callerCtx context.Context) (*Token, error) {
 	// A login that ended just before this one started may have left a token.
-	if t := s.current.Load(); t != nil && !t.expired(s.now()) {
+	if t := s.current.Load(); usable(t, s.now) {
 		return t, nil
+	}
+	if s.src == nil {
+		return nil, errors.New("symauth: the Session has no TokenSource")
 	}
 	if err := s.backoffError(); err != nil {
 		return nil, err

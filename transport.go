@@ -1,6 +1,7 @@
 package symauth
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/textproto"
@@ -89,6 +90,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				req.Body.Close()
 			}
 		}()
+	}
+	switch {
+	case req.URL == nil:
+		return nil, errors.New("symauth: request has no URL")
+	case t.Source == nil:
+		return nil, errors.New("symauth: Transport.Source is nil")
 	}
 	if !mayCarryTokens(req) {
 		bodyClosed = true
