@@ -1,0 +1,289 @@
+package symauthtest
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"mime"
+	"net/http"
+	"strings"
+)
+
+// Header names of the tokens on pod and agent calls.
+const (
+	headerSessionToken    = "sessionToken"
+	headerKeyManagerToken = "keyManagerToken"
+	invalidSession        = "Invalid session"
+	maxMessageBody        = 8 << 20 // bytes read from a message create request
+)
+
+// userV2 is the pod's UserV2, as GET /pod/v2/sessioninfo answers it.
+type userV2 struct {
+	ID           int64    `json:"id"`
+	EmailAddress string   `json:"emailAddress"`
+	DisplayName  string   `json:"displayName"`
+	Company      string   `json:"company"`
+	Username     string   `json:"username"`
+	AccountType  string   `json:"accountType"`
+	Roles        []string `json:"roles"`
+}
+
+// handlePod serves every path under /pod/ after checking the session token.
+func (s *Server) handlePod(w http.ResponseWriter, r *http.Request) {
+	g, ok := s.authorize(w, r, false)
+	if !ok {
+		return
+	}
+	if r.URL.Path != PathSessionInfo {
+		s.notFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet {
+		s.methodNotAllowed(w, r, http.MethodGet)
+		return
+	}
+	email := g.user.name
+	if !strings.Contains(email, "@") {
+		email += "@example.com"
+	}
+	writeJSON(w, http.StatusOK, userV2{
+		ID:           g.user.id,
+		EmailAddress: email,
+		DisplayName:  g.user.name,
+		Company:      "symauthtest",
+		Username:     g.user.name,
+		AccountType:  "SYSTEM",
+		Roles:        []string{"INDIVIDUAL"},
+	})
+}
+
+// handleAgent serves every path under /agent/. The info and health endpoints
+// need no token (their specs declare none: a client asks the agent version
+// before deciding whether to log in to the key manager); the others need a
+// live session token and key manager token of the same user.
+func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case PathAgentInfo:
+		s.getOnly(w, r, s.agentInfo)
+		return
+	case PathHealth:
+		s.getOnly(w, r, s.extendedHealth)
+		return
+	case pathHealthV3:
+		s.getOnly(w, r, func() any { return healthStatus{Status: "UP"} })
+		return
+	}
+	g, ok := s.authorize(w, r, true)
+	if !ok {
+		return
+	}
+	if r.URL.Path == PathDatafeeds {
+		s.getOnly(w, r, func() any { return []struct{}{} })
+		return
+	}
+	if sid, ok := streamID(r.URL.Path); ok {
+		s.createMessage(w, r, g, sid)
+		return
+	}
+	s.notFound(w, r)
+}
+
+// getOnly answers a GET with 200 and answer(), any other method with 405.
+func (s *Server) getOnly(w http.ResponseWriter, r *http.Request, answer func() any) {
+	if r.Method != http.MethodGet {
+		s.methodNotAllowed(w, r, http.MethodGet)
+		return
+	}
+	writeJSON(w, http.StatusOK, answer())
+}
+
+// authorize checks the request's tokens: a live session token and, for the
+// agent, a live key manager token of the same user (absent only for a session
+// that can use simplified key delivery). On failure it logs the reason and
+// answers 401.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, agent bool) (grant, bool) {
+	g, reason := s.checkTokens(r, agent)
+	if reason != "" {
+		s.refuse(r, reason)
+		writeError(w, http.StatusUnauthorized, invalidSession)
+		return grant{}, false
+	}
+	return g, true
+}
+
+// checkTokens returns the session's grant, or why the tokens are refused.
+func (s *Server) checkTokens(r *http.Request, agent bool) (grant, string) {
+	now := s.now()
+	st := r.Header.Get(headerSessionToken)
+	if st == "" {
+		return grant{}, "no sessionToken header"
+	}
+	g, ok := s.tokens.lookup(sessionKind, st, now)
+	if !ok {
+		return grant{}, "the session token is unknown or has ended"
+	}
+	if !agent {
+		return g, ""
+	}
+	kt := r.Header.Get(headerKeyManagerToken)
+	if kt == "" {
+		if g.skd {
+			return g, ""
+		}
+		return grant{}, "no keyManagerToken header, and the session cannot use simplified key delivery"
+	}
+	kg, ok := s.tokens.lookup(keyManagerKind, kt, now)
+	if !ok {
+		return grant{}, "the key manager token is unknown or has ended"
+	}
+	if kg.user.name != g.user.name {
+		return grant{}, "the key manager token belongs to user " + shown(kg.user.name) +
+			", the session token to user " + shown(g.user.name)
+	}
+	return g, ""
+}
+
+// streamID extracts sid from /agent/v4/stream/{sid}/message/create.
+func streamID(path string) (string, bool) {
+	rest, ok := strings.CutPrefix(path, pathStreamBase)
+	if !ok {
+		return "", false
+	}
+	sid, ok := strings.CutSuffix(rest, pathCreateTail)
+	if !ok || sid == "" || strings.Contains(sid, "/") {
+		return "", false
+	}
+	return sid, true
+}
+
+// v4Message is the agent's V4Message, as message create answers it.
+type v4Message struct {
+	MessageID      string   `json:"messageId"`
+	Timestamp      int64    `json:"timestamp"`
+	Message        string   `json:"message"`
+	Data           string   `json:"data"`
+	Attachments    []string `json:"attachments"`
+	User           v4User   `json:"user"`
+	Stream         v4Stream `json:"stream"`
+	OriginalFormat string   `json:"originalFormat"`
+}
+
+type v4User struct {
+	UserID      int64  `json:"userId"`
+	DisplayName string `json:"displayName"`
+	Username    string `json:"username"`
+}
+
+type v4Stream struct {
+	StreamID string `json:"streamId"`
+}
+
+// createMessage serves POST /agent/v4/stream/{sid}/message/create: a
+// multipart/form-data body with a message field, echoed in a V4Message.
+func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, g grant, sid string) {
+	if r.Method != http.MethodPost {
+		s.methodNotAllowed(w, r, http.MethodPost)
+		return
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "multipart/form-data" {
+		s.refuse(r, "Content-Type is not multipart/form-data")
+		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be multipart/form-data")
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxMessageBody)
+	// maxMemory equals the body cap, so no part goes to a temporary file.
+	err := r.ParseMultipartForm(maxMessageBody)
+	if r.MultipartForm != nil {
+		defer func() { _ = r.MultipartForm.RemoveAll() }()
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.refuse(r, "message body larger than 8 MiB")
+			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
+			return
+		}
+		s.refuse(r, "malformed multipart body")
+		writeError(w, http.StatusBadRequest, "malformed multipart/form-data body")
+		return
+	}
+	message := r.MultipartForm.Value["message"]
+	if len(message) == 0 || message[0] == "" {
+		s.refuse(r, "no message field")
+		writeError(w, http.StatusBadRequest, "the message field is required")
+		return
+	}
+	data := "{}"
+	if d := r.MultipartForm.Value["data"]; len(d) > 0 && d[0] != "" {
+		data = d[0]
+	}
+	writeJSON(w, http.StatusOK, v4Message{
+		MessageID:      newMessageID(),
+		Timestamp:      s.now().UnixMilli(),
+		Message:        message[0],
+		Data:           data,
+		Attachments:    []string{},
+		User:           v4User{UserID: g.user.id, DisplayName: g.user.name, Username: g.user.name},
+		Stream:         v4Stream{StreamID: sid},
+		OriginalFormat: "com.symphony.messageml.v2",
+	})
+}
+
+// newMessageID returns a message id shaped like Symphony's: 16 random bytes
+// in URL-safe base64 without padding.
+func newMessageID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// agentInfo is the agent's AgentInfo.
+type agentInfo struct {
+	IPAddress  string `json:"ipAddress"`
+	Hostname   string `json:"hostname"`
+	ServerFqdn string `json:"serverFqdn"`
+	Version    string `json:"version"`
+	URL        string `json:"url"`
+	OnPrem     bool   `json:"onPrem"`
+	MT         bool   `json:"mt"`
+	CommitID   string `json:"commitId"`
+}
+
+func (s *Server) agentInfo() any {
+	return agentInfo{
+		IPAddress:  "127.0.0.1",
+		Hostname:   "localhost",
+		ServerFqdn: "localhost",
+		Version:    s.agentVersion,
+		URL:        s.URL + "/agent",
+		OnPrem:     true,
+		CommitID:   "0000000",
+	}
+}
+
+// healthStatus is the agent's V3Health and V3HealthComponent (both have a
+// status; the rest is optional).
+type healthStatus struct {
+	Status   string                  `json:"status"`
+	AuthType string                  `json:"authType,omitempty"`
+	Version  string                  `json:"version,omitempty"`
+	Services map[string]healthStatus `json:"services,omitempty"`
+	Users    map[string]healthStatus `json:"users,omitempty"`
+}
+
+func (s *Server) extendedHealth() any {
+	version := strings.TrimPrefix(s.agentVersion, "Agent-")
+	return healthStatus{
+		Status:  "UP",
+		Version: version,
+		Services: map[string]healthStatus{
+			"pod":         {Status: "UP", Version: version},
+			"key_manager": {Status: "UP", Version: version},
+			"datafeed":    {Status: "UP", Version: "2.11.6"},
+		},
+		Users: map[string]healthStatus{
+			"agentservice": {Status: "UP", AuthType: "RSA"},
+			"ceservice":    {Status: "UP", AuthType: "RSA"},
+		},
+	}
+}

@@ -1,0 +1,43 @@
+// Package symauthtest provides a fake Symphony Messaging deployment for tests,
+// in the spirit of net/http/httptest: a pod, key manager, session auth and
+// agent on one local HTTPS listener.
+//
+// The server checks logins as a real pod does. RSA login
+// (POST /login/pubkey/authenticate and /relay/pubkey/authenticate) verifies an
+// RS512 JWT signed with a registered user's key, whose exp is required, in
+// the future and at most 5 minutes ahead. Certificate login
+// (POST /sessionauth/v1/authenticate and /keyauth/v1/authenticate) accepts a
+// client certificate issued by the server's CA for a user registered with
+// IssueClientCertificate. Logins answer {"name":"sessionToken","token":…} or
+// {"name":"keyManagerToken","token":…}; refusals answer
+// {"code":401,"message":<reason>} (403 for certificate login of a user not
+// allowed it).
+//
+// Pod calls (any path under /pod/) need a live sessionToken header; agent
+// calls (under /agent/) need a live sessionToken and keyManagerToken of the
+// same user, except GET /agent/v1/info and the health checks, which need
+// none. The server answers GET /pod/v2/sessioninfo, GET /agent/v1/info,
+// GET /agent/v3/health/extended, GET /agent/v5/datafeeds and
+// POST /agent/v4/stream/{sid}/message/create; other paths answer 404 after the
+// token check. Tokens end with RevokeSessions or after a session lifetime
+// measured with an injectable clock.
+//
+// Tests make the server misbehave with InjectFault (error statuses, delays,
+// held requests, dropped connections) and count requests with Calls.
+//
+// A Server is safe for concurrent use. Close releases everything it started;
+// it is safe to use with go.uber.org/goleak.
+//
+// Typical use in a test:
+//
+//	srv := symauthtest.NewServer()
+//	defer srv.Close()
+//	key, err := srv.NewUser("my-bot")
+//	if err != nil {
+//		t.Fatal(err)
+//	}
+//	// Configure the client under test with srv.URL as pod, key manager and
+//	// agent URL, "my-bot" and key, and srv.Client() or srv.CertPool().
+//	srv.InjectFault(symauthtest.PathLogin, symauthtest.Fault{Status: 503, Times: 1})
+//	// … exercise the client, then check srv.Calls(symauthtest.PathLogin).
+package symauthtest
