@@ -1,0 +1,229 @@
+package symauth_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	pkcs12 "software.sslmate.com/src/go-pkcs12"
+
+	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/symauthtest"
+)
+
+func certConfig(t testing.TB, srv *symauthtest.Server, username string) symauth.CertConfig {
+	t.Helper()
+	cert, err := srv.IssueClientCertificate(username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return symauth.CertConfig{SessionAuthURL: srv.URL, Certificate: cert, RootCAs: srv.CertPool(), Retry: fastRetry}
+}
+
+func TestCertLogin(t *testing.T) {
+	srv := newPod(t)
+	auth, err := symauth.NewCert(certConfig(t, srv, "cert-bot"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth.Username() != "cert-bot" {
+		t.Fatalf("Username() = %q", auth.Username())
+	}
+	client := &http.Client{Transport: symauth.NewTransport(auth, srv.Client().Transport)}
+	status, body := get(t, client, srv.URL+symauthtest.PathSessionInfo)
+	if status != http.StatusOK || !strings.Contains(body, "cert-bot") {
+		t.Fatalf("sessioninfo: %d %s", status, body)
+	}
+	if status, _ := get(t, client, srv.URL+symauthtest.PathDatafeeds); status != http.StatusOK {
+		t.Fatalf("agent call: %d", status)
+	}
+	if sa, ka := srv.Calls(symauthtest.PathSessionAuth), srv.Calls(symauthtest.PathKeyAuth); sa != 1 || ka != 1 {
+		t.Fatalf("logins: sessionauth %d, keyauth %d; want 1 and 1", sa, ka)
+	}
+}
+
+// Certificate login calls have no body and no Content-Type.
+func TestCertLoginSendsNoBody(t *testing.T) {
+	srv := newPod(t)
+	login := newRecordingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > 0 || r.Header.Get("Content-Type") != "" || r.Method != http.MethodPost {
+			t.Errorf("%s %s: content length %d, content type %q", r.Method, r.URL.Path, r.ContentLength, r.Header.Get("Content-Type"))
+		}
+		_, _ = w.Write([]byte(`{"name":"sessionToken","token":"t"}`))
+	})
+	cfg := certConfig(t, srv, "cert-bot")
+	cfg.SessionAuthURL = login.URL
+	cfg.RootCAs = x509.NewCertPool()
+	cfg.RootCAs.AddCert(login.TLS.Certificates[0].Leaf)
+	auth, err := symauth.NewCert(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := auth.Token(context.Background())
+	if err != nil || tok.SessionToken != "t" || tok.KeyManagerToken != "t" {
+		t.Fatalf("token %v, err %v", tok, err)
+	}
+	if headers, _ := login.requests(); len(headers) != 2 {
+		t.Fatalf("%d login calls; want 2", len(headers))
+	}
+}
+
+func TestCertLoginFailures(t *testing.T) {
+	srv := newPod(t)
+	t.Run("certificate from an unknown CA", func(t *testing.T) {
+		cfg := certConfig(t, srv, "cert-bot")
+		other := symauthtest.NewServer() // a CA the pod does not trust
+		defer other.Close()
+		cfg.Certificate, _ = other.IssueClientCertificate("stranger")
+		_, err := mustCert(t, cfg).Token(context.Background())
+		var authErr *symauth.AuthError
+		if !errors.As(err, &authErr) || authErr.StatusCode != 0 && authErr.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("err = %v; want a TLS failure or 401", err)
+		}
+	})
+	t.Run("403 from sessionauth", func(t *testing.T) {
+		cfg := certConfig(t, srv, "cert-bot")
+		cfg.SkipKeyManager = true
+		srv.InjectFault(symauthtest.PathSessionAuth, symauthtest.Fault{Status: http.StatusForbidden, Times: 1})
+		_, err := mustCert(t, cfg).Token(context.Background())
+		var authErr *symauth.AuthError
+		if !errors.As(err, &authErr) || authErr.StatusCode != http.StatusForbidden || authErr.Endpoint != symauthtest.PathSessionAuth {
+			t.Fatalf("err = %v; want 403 at %s", err, symauthtest.PathSessionAuth)
+		}
+		if ka := srv.Calls(symauthtest.PathKeyAuth); ka != 0 {
+			t.Fatalf("keyauth called %d times with SkipKeyManager", ka)
+		}
+	})
+	t.Run("unknown server CA", func(t *testing.T) {
+		srv.ResetCalls()
+		cfg := certConfig(t, srv, "cert-bot")
+		cfg.RootCAs = x509.NewCertPool()
+		_, err := mustCert(t, cfg).Token(context.Background())
+		var authErr *symauth.AuthError
+		if !errors.As(err, &authErr) || authErr.StatusCode != 0 || authErr.Err == nil {
+			t.Fatalf("err = %v; want a TLS failure", err)
+		}
+		if calls := srv.Calls(symauthtest.PathSessionAuth); calls != 0 {
+			t.Fatalf("sessionauth reached %d times despite the TLS failure", calls)
+		}
+	})
+}
+
+func mustCert(t testing.TB, cfg symauth.CertConfig) *symauth.Cert {
+	t.Helper()
+	c, err := symauth.NewCert(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestNewCertValidation(t *testing.T) {
+	srv := newPod(t)
+	valid := certConfig(t, srv, "cert-bot")
+	noCN := valid
+	noCN.Certificate.Leaf = &x509.Certificate{NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	expired := valid
+	expired.Certificate.Leaf = &x509.Certificate{NotBefore: time.Now().Add(-2 * time.Hour), NotAfter: time.Now().Add(-time.Hour)}
+	expired.Certificate.Leaf.Subject.CommonName = "cert-bot"
+	notYet := valid
+	notYet.Certificate.Leaf = &x509.Certificate{NotBefore: time.Now().Add(time.Hour), NotAfter: time.Now().Add(2 * time.Hour)}
+	notYet.Certificate.Leaf.Subject.CommonName = "cert-bot"
+	for _, tc := range []struct {
+		name string
+		cfg  func() symauth.CertConfig
+		want string
+	}{
+		{"no URL", func() symauth.CertConfig { c := valid; c.SessionAuthURL = ""; return c }, "CertConfig.SessionAuthURL is missing"},
+		{"plain http", func() symauth.CertConfig { c := valid; c.SessionAuthURL = "http://127.0.0.1:8444"; return c }, "CertConfig.SessionAuthURL must be https"},
+		{"key manager", func() symauth.CertConfig { c := valid; c.KeyManagerURL = "km:8444"; return c }, "CertConfig.KeyManagerURL"},
+		{"agent", func() symauth.CertConfig { c := valid; c.AgentURL = "agent"; return c }, "CertConfig.AgentURL"},
+		{"empty certificate", func() symauth.CertConfig { c := valid; c.Certificate = tls.Certificate{}; return c }, "CertConfig.Certificate is empty"},
+		{"no key", func() symauth.CertConfig { c := valid; c.Certificate.PrivateKey = nil; return c }, "CertConfig.Certificate has no private key"},
+		{"garbage", func() symauth.CertConfig {
+			c := valid
+			c.Certificate = tls.Certificate{Certificate: [][]byte{{1, 2}}, PrivateKey: botKey()}
+			return c
+		}, "CertConfig.Certificate: the certificate cannot be parsed"},
+		{"no CN", func() symauth.CertConfig { return noCN }, "CertConfig.Certificate has an empty subject CN"},
+		{"expired", func() symauth.CertConfig { return expired }, "expired on"},
+		{"not yet valid", func() symauth.CertConfig { return notYet }, "is not valid before"},
+		{"retry", func() symauth.CertConfig { c := valid; c.Retry.MaxAttempts = -2; return c }, "CertConfig.Retry.MaxAttempts"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := symauth.NewCert(tc.cfg())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v; want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoadPKCS12(t *testing.T) {
+	srv := newPod(t)
+	issued, err := srv.IssueClientCertificate("p12-bot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p12, err := pkcs12.Modern.Encode(issued.PrivateKey, issued.Leaf, nil, "changeit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := symauth.LoadPKCS12(p12, "changeit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := symauth.NewCert(symauth.CertConfig{SessionAuthURL: srv.URL, Certificate: cert, RootCAs: srv.CertPool()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auth.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := symauth.LoadPKCS12(p12, "wrong-secret"); err == nil || !strings.Contains(err.Error(), "wrong password") || strings.Contains(err.Error(), "wrong-secret") {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if _, err := symauth.LoadPKCS12(nil, ""); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Fatalf("empty: %v", err)
+	}
+	if _, err := symauth.LoadPKCS12([]byte("not pkcs12"), "x"); err == nil || !strings.Contains(err.Error(), "not a readable PKCS#12") {
+		t.Fatalf("garbage: %v", err)
+	}
+}
+
+func TestLoadPEM(t *testing.T) {
+	srv := newPod(t)
+	issued, err := srv.IssueClientCertificate("pem-bot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(issued.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	combined := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: issued.Certificate[0]}),
+		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})...)
+	for name, in := range map[string][]byte{"one file": combined, "literal backslash-n": []byte(strings.ReplaceAll(string(combined), "\n", `\n`))} {
+		cert, err := symauth.LoadPEM(in)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		auth, err := symauth.NewCert(symauth.CertConfig{SessionAuthURL: srv.URL, Certificate: cert, RootCAs: srv.CertPool()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := auth.Token(context.Background()); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if _, err := symauth.LoadPEM(combined[:len(combined)/2]); err == nil || strings.Contains(err.Error(), "MII") {
+		t.Fatalf("truncated: %v", err)
+	}
+}

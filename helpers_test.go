@@ -1,0 +1,223 @@
+package symauth_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/symauthtest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const botName = "test-bot"
+
+// botKey is one 2048-bit key shared by the tests: generating one per test
+// would dominate their run time.
+var botKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// fastRetry keeps retried login calls quick in tests.
+var fastRetry = symauth.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond}
+
+// newPod starts a symauthtest server with botName registered, closed at the
+// end of the test.
+func newPod(t testing.TB) *symauthtest.Server {
+	t.Helper()
+	srv := symauthtest.NewServer()
+	t.Cleanup(srv.Close)
+	if _, err := srv.RegisterUser(botName, botKey().Public()); err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+// rsaConfig is a valid RSAConfig for botName against srv.
+func rsaConfig(srv *symauthtest.Server) symauth.RSAConfig {
+	return symauth.RSAConfig{
+		PodURL:     srv.URL,
+		Username:   botName,
+		PrivateKey: botKey(),
+		HTTPClient: srv.Client(),
+		Retry:      fastRetry,
+	}
+}
+
+func newRSA(t testing.TB, cfg symauth.RSAConfig) *symauth.RSA {
+	t.Helper()
+	auth, err := symauth.NewRSA(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return auth
+}
+
+// newBotClient returns an http.Client authenticated as botName against srv,
+// and the Session behind it.
+func newBotClient(t testing.TB, srv *symauthtest.Server) (*http.Client, *symauth.Session) {
+	t.Helper()
+	sess := symauth.NewSession(newRSA(t, rsaConfig(srv)))
+	return &http.Client{Transport: symauth.NewTransport(sess, srv.Client().Transport)}, sess
+}
+
+// get sends a GET and returns the status and body.
+func get(t testing.TB, c *http.Client, url string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+// loginCalls is how many RSA logins srv has seen, at the pod and the key manager.
+func loginCalls(srv *symauthtest.Server) (pod, km int) {
+	return srv.Calls("/login/pubkey/authenticate"), srv.Calls("/relay/pubkey/authenticate")
+}
+
+// recordingServer is an https server for 127.0.0.1 and localhost that records
+// the headers of every request and answers with handler (nil: 200 "ok").
+type recordingServer struct {
+	*httptest.Server
+	mu      sync.Mutex
+	headers []http.Header
+	hosts   []string
+}
+
+func newRecordingServer(t testing.TB, handler http.HandlerFunc) *recordingServer {
+	t.Helper()
+	rs := unstartedRecordingServer(handler)
+	rs.TLS = &tls.Config{Certificates: []tls.Certificate{localhostCertificate(t)}}
+	rs.StartTLS()
+	t.Cleanup(rs.Close)
+	return rs
+}
+
+// newPlainRecordingServer is a plain-http recordingServer answering 200 "ok".
+func newPlainRecordingServer(t testing.TB) *recordingServer {
+	t.Helper()
+	rs := unstartedRecordingServer(nil)
+	rs.Start()
+	t.Cleanup(rs.Close)
+	return rs
+}
+
+func unstartedRecordingServer(handler http.HandlerFunc) *recordingServer {
+	rs := &recordingServer{}
+	rs.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rs.mu.Lock()
+		rs.headers = append(rs.headers, r.Header.Clone())
+		rs.hosts = append(rs.hosts, r.Host)
+		rs.mu.Unlock()
+		if handler != nil {
+			handler(w, r)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	return rs
+}
+
+func (rs *recordingServer) requests() ([]http.Header, []string) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	return append([]http.Header(nil), rs.headers...), append([]string(nil), rs.hosts...)
+}
+
+// localhostURL is rs.URL with the host name "localhost" instead of 127.0.0.1:
+// the same server under another host name.
+func (rs *recordingServer) localhostURL() string {
+	_, port, _ := net.SplitHostPort(rs.Listener.Addr().String())
+	return "https://localhost:" + port
+}
+
+// localhostCertificate is a self-signed server certificate for 127.0.0.1 and
+// localhost; its Leaf is set.
+func localhostCertificate(t testing.TB) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "localhost"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+}
+
+// trustingTransport returns an http.Transport trusting srv's CA and the given
+// servers' certificates, closed at the end of the test.
+func trustingTransport(t testing.TB, srv *symauthtest.Server, others ...*recordingServer) *http.Transport {
+	t.Helper()
+	pool := srv.CertPool().Clone()
+	for _, o := range others {
+		pool.AddCert(o.TLS.Certificates[0].Leaf)
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	return tr
+}
+
+// closeRecorder is a request body that records whether it was closed.
+type closeRecorder struct {
+	io.Reader
+	mu     sync.Mutex
+	closed bool
+}
+
+func (c *closeRecorder) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	return nil
+}
+
+func (c *closeRecorder) wasClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}

@@ -1,0 +1,43 @@
+package symauth
+
+import (
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestBackoff(t *testing.T) {
+	const lo, hi = 100 * time.Millisecond, 2 * time.Second
+	for attempt, wantMax := range []time.Duration{100, 200, 400, 800, 1600, 2000, 2000} {
+		wantMax *= time.Millisecond
+		for range 50 {
+			if d := backoff(lo, hi, attempt, nil); d < wantMax/2 || d > wantMax {
+				t.Fatalf("attempt %d: %v; want within [%v, %v]", attempt, d, wantMax/2, wantMax)
+			}
+		}
+	}
+	if d := backoff(lo, hi, 200, nil); d < hi/2 || d > hi {
+		t.Fatalf("attempt 200: %v", d)
+	}
+	for _, tc := range []struct {
+		status     int
+		retryAfter string
+		want       time.Duration
+	}{
+		{http.StatusTooManyRequests, "1", time.Second},
+		{http.StatusTooManyRequests, "3600", hi},
+		{http.StatusServiceUnavailable, time.Now().Add(time.Hour).UTC().Format(http.TimeFormat), hi},
+		{http.StatusServiceUnavailable, "Mon, 01 Jan 2001 00:00:00 GMT", 0},
+	} {
+		resp := &http.Response{StatusCode: tc.status, Header: http.Header{"Retry-After": {tc.retryAfter}}}
+		if d := backoff(lo, hi, 0, resp); d != tc.want {
+			t.Errorf("%d Retry-After %q: %v; want %v", tc.status, tc.retryAfter, d, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "-1", "soon", "99999999999"} {
+		resp := &http.Response{StatusCode: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {bad}}}
+		if d := backoff(lo, hi, 0, resp); d > lo {
+			t.Errorf("Retry-After %q: %v; want the normal backoff", bad, d)
+		}
+	}
+}
