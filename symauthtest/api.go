@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Header names of the tokens on pod and agent calls.
@@ -28,7 +29,8 @@ type userV2 struct {
 	Roles        []string `json:"roles"`
 }
 
-// handlePod serves every path under /pod/ after checking the session token.
+// handlePod serves every path under /pod/ (but PathPodCert) after checking
+// the session.
 func (s *Server) handlePod(w http.ResponseWriter, r *http.Request) {
 	g, ok := s.authorize(w, r, false)
 	if !ok {
@@ -42,13 +44,9 @@ func (s *Server) handlePod(w http.ResponseWriter, r *http.Request) {
 		s.methodNotAllowed(w, r, http.MethodGet)
 		return
 	}
-	email := g.user.name
-	if !strings.Contains(email, "@") {
-		email += "@example.com"
-	}
 	writeJSON(w, http.StatusOK, userV2{
 		ID:           g.user.id,
-		EmailAddress: email,
+		EmailAddress: emailOf(g.user),
 		DisplayName:  g.user.name,
 		Company:      "symauthtest",
 		Username:     g.user.name,
@@ -57,10 +55,19 @@ func (s *Server) handlePod(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// emailOf returns u's e-mail address: an e-mail style username is its own
+// address, and other names are at example.com.
+func emailOf(u *user) string {
+	if strings.Contains(u.name, "@") {
+		return u.name
+	}
+	return u.name + "@example.com"
+}
+
 // handleAgent serves every path under /agent/. The info and health endpoints
 // need no token (their specs declare none: a client asks the agent version
 // before deciding whether to log in to the key manager); the others need a
-// live session token and key manager token of the same user.
+// live user session and key manager token of the same user (see authorize).
 func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case PathAgentInfo:
@@ -97,10 +104,11 @@ func (s *Server) getOnly(w http.ResponseWriter, r *http.Request, answer func() a
 	writeJSON(w, http.StatusOK, answer())
 }
 
-// authorize checks the request's tokens: a live session token and, for the
+// authorize checks the request's tokens: a live user session, named by the
+// sessionToken header or by an Authorization: Bearer token, and, for the
 // agent, a live key manager token of the same user (absent only for a session
-// that can use simplified key delivery). On failure it logs the reason and
-// answers 401.
+// that can use simplified key delivery, or an on-behalf-of session). On
+// failure it logs the reason and answers 401.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, agent bool) (grant, bool) {
 	g, reason := s.checkTokens(r, agent)
 	if reason != "" {
@@ -114,23 +122,24 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, agent bool) (
 // checkTokens returns the session's grant, or why the tokens are refused.
 func (s *Server) checkTokens(r *http.Request, agent bool) (grant, string) {
 	now := s.now()
-	st := r.Header.Get(headerSessionToken)
-	if st == "" {
-		return grant{}, "no sessionToken header"
+	g, reason := s.session(r, now)
+	if reason != "" {
+		return grant{}, reason
 	}
-	g, ok := s.tokens.lookup(sessionKind, st, now)
-	if !ok {
-		return grant{}, "the session token is unknown or has ended"
+	if g.user == nil {
+		// What real pods allow an app session is not documented; none of
+		// the endpoints this fake serves is meant for one.
+		return grant{}, "the session token is an app session; the pod and agent APIs here need a user session"
 	}
 	if !agent {
 		return g, ""
 	}
 	kt := r.Header.Get(headerKeyManagerToken)
 	if kt == "" {
-		if g.skd {
+		if g.skd || g.obo() {
 			return g, ""
 		}
-		return grant{}, "no keyManagerToken header, and the session cannot use simplified key delivery"
+		return grant{}, "no keyManagerToken header, and the session cannot use simplified key delivery and is not on behalf of a user"
 	}
 	kg, ok := s.tokens.lookup(keyManagerKind, kt, now)
 	if !ok {
@@ -139,6 +148,39 @@ func (s *Server) checkTokens(r *http.Request, agent bool) (grant, string) {
 	if kg.user.name != g.user.name {
 		return grant{}, "the key manager token belongs to user " + shown(kg.user.name) +
 			", the session token to user " + shown(g.user.name)
+	}
+	return g, ""
+}
+
+// session returns the grant of the request's session: the sessionToken
+// header's or, when there is none, the one an Authorization: Bearer token
+// belongs to (as BDK's Common JWT mode sends instead of sessionToken).
+func (s *Server) session(r *http.Request, now time.Time) (grant, string) {
+	if r.Header.Get(headerSessionToken) != "" {
+		return s.sessionFromHeader(r, now)
+	}
+	auth := r.Header.Get(headerAuthorization)
+	if auth == "" {
+		return grant{}, "no sessionToken header and no Authorization header"
+	}
+	raw, ok := bearerToken(auth)
+	if !ok {
+		return grant{}, "the Authorization header is not a Bearer token"
+	}
+	return s.checkBearer(raw, now)
+}
+
+// sessionFromHeader returns the grant of the live session token in the
+// sessionToken header (of a user, an app or on-behalf-of), or why there is
+// none.
+func (s *Server) sessionFromHeader(r *http.Request, now time.Time) (grant, string) {
+	st := r.Header.Get(headerSessionToken)
+	if st == "" {
+		return grant{}, "no sessionToken header"
+	}
+	g, ok := s.tokens.lookup(sessionKind, st, now)
+	if !ok {
+		return grant{}, "the session token is unknown or has ended"
 	}
 	return g, ""
 }

@@ -103,6 +103,19 @@ func (a *authority) clientCertificate(username string) (tls.Certificate, error) 
 	})
 }
 
+// signingCertificate issues the pod's JWT signing certificate for pub (the
+// key that signs session tokens and identity JWTs) and returns it in PEM form.
+func (a *authority) signingCertificate(pub crypto.PublicKey) ([]byte, error) {
+	der, _, err := a.sign(&x509.Certificate{
+		Subject:  pkix.Name{Organization: []string{"symauthtest"}, CommonName: "symauthtest pod JWT signing"},
+		KeyUsage: x509.KeyUsageDigitalSignature,
+	}, pub)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+}
+
 // issue completes tmpl (serial, validity), signs it for a new ECDSA P-256 key
 // and returns the certificate with its key and Leaf set.
 func (a *authority) issue(tmpl *x509.Certificate) (tls.Certificate, error) {
@@ -110,21 +123,32 @@ func (a *authority) issue(tmpl *x509.Certificate) (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("symauthtest: generate certificate key: %w", err)
 	}
-	if tmpl.SerialNumber, err = newSerial(); err != nil {
+	der, leaf, err := a.sign(tmpl, key.Public())
+	if err != nil {
 		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+}
+
+// sign completes tmpl (serial, validity), signs it with the CA for pub and
+// returns the DER certificate, parsed too.
+func (a *authority) sign(tmpl *x509.Certificate, pub crypto.PublicKey) ([]byte, *x509.Certificate, error) {
+	var err error
+	if tmpl.SerialNumber, err = newSerial(); err != nil {
+		return nil, nil, err
 	}
 	now := time.Now()
 	tmpl.NotBefore = now.Add(-certBackdate)
 	tmpl.NotAfter = now.Add(certValidity)
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, key.Public(), a.key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, pub, a.key)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("symauthtest: create certificate: %w", err)
+		return nil, nil, fmt.Errorf("symauthtest: create certificate: %w", err)
 	}
 	leaf, err := x509.ParseCertificate(der)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("symauthtest: parse certificate: %w", err)
+		return nil, nil, fmt.Errorf("symauthtest: parse certificate: %w", err)
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
+	return der, leaf, nil
 }
 
 // newSerial returns a random positive 128-bit certificate serial number.

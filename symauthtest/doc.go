@@ -13,14 +13,35 @@
 // {"code":401,"message":<reason>} (403 for certificate login of a user not
 // allowed it).
 //
-// Pod calls (any path under /pod/) need a live sessionToken header; agent
-// calls (under /agent/) need a live sessionToken and keyManagerToken of the
-// same user, except GET /agent/v1/info and the health checks, which need
-// none. The server answers GET /pod/v2/sessioninfo, GET /agent/v1/info,
-// GET /agent/v3/health/extended, GET /agent/v5/datafeeds and
-// POST /agent/v4/stream/{sid}/message/create; other paths answer 404 after the
-// token check. Tokens end with RevokeSessions or after a session lifetime
-// measured with an injectable clock.
+// Apps registered with RegisterApp (an RSA key) or IssueAppCertificate log
+// in on POST /login/pubkey/app/authenticate (RSA, a JWT whose sub is the app
+// id) or /sessionauth/v1/app/authenticate (certificate) and get an app
+// session. With it in the sessionToken header, an app acts on behalf of a
+// user who installed it (InstallApp): POST
+// /login/pubkey/app/user/{userId}/authenticate or
+// …/username/{username}/authenticate (and the deprecated certificate
+// variants under /sessionauth/v1/app/) answer a session of that user (a 403
+// for a user who has not installed the app). Extension apps log in on POST
+// /login/v1/pubkey/app/authenticate/extensionApp (circle of trust), and
+// IssueUserIdentityJWT makes the user identity JWT a front end would get,
+// verifiable with the certificate that GET /pod/v1/podcert serves.
+//
+// User login answers (and the RSA on-behalf-of answer) also carry a Common
+// JWT "authorizationToken": "Bearer …", bound to the new session and valid
+// for Options.BearerLifetime; POST /login/idm/tokens with a sessionToken
+// header answers a fresh one.
+//
+// Pod calls (any path under /pod/ but /pod/v1/podcert) need a live user
+// session: a sessionToken header, or an Authorization: Bearer token of a live
+// session. Agent calls (under /agent/) need that and a live keyManagerToken
+// of the same user, except for on-behalf-of sessions and sessions that can
+// use simplified key delivery, and except GET /agent/v1/info and the health
+// checks, which need no token. The server answers GET /pod/v2/sessioninfo,
+// GET /agent/v1/info, GET /agent/v3/health/extended, GET /agent/v5/datafeeds
+// and POST /agent/v4/stream/{sid}/message/create; other paths answer 404
+// after the token check. Sessions (of users, apps and on-behalf-of) end with
+// RevokeSessions or after a session lifetime measured with an injectable
+// clock, and their bearer tokens with them.
 //
 // Tests make the server misbehave with InjectFault (error statuses, delays,
 // held requests, dropped connections) and count requests with Calls.

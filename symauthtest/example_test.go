@@ -1,6 +1,8 @@
 package symauthtest_test
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"log"
@@ -86,4 +88,65 @@ func ExampleServer_InjectFault() {
 	// 503 Retry-After: "1"
 	// 200 Retry-After: ""
 	// calls: 2
+}
+
+// An app logs in with its RSA key, then gets a session for a user who
+// installed it (on-behalf-of).
+func ExampleServer_InstallApp() {
+	srv := symauthtest.NewServer()
+	defer srv.Close()
+
+	appKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := srv.RegisterApp("my-app", &appKey.PublicKey); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := srv.NewUser("alice"); err != nil {
+		log.Fatal(err)
+	}
+	if err := srv.InstallApp("my-app", "alice"); err != nil {
+		log.Fatal(err)
+	}
+
+	// Step 1: the app's session, from a JWT whose sub is the app id.
+	appJWT, err := jwt.NewWithClaims(jwt.SigningMethodRS512, jwt.MapClaims{
+		"sub": "my-app",
+		"exp": time.Now().Add(4 * time.Minute).Unix(),
+	}).SignedString(appKey)
+	if err != nil {
+		log.Fatal(err)
+	}
+	post := func(path, sessionToken, body string) (int, string) {
+		req, err := http.NewRequest(http.MethodPost, srv.URL+path, strings.NewReader(body))
+		if err != nil {
+			log.Fatal(err)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if sessionToken != "" {
+			req.Header.Set("sessionToken", sessionToken)
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var answer struct{ Token string }
+		if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+			log.Fatal(err)
+		}
+		return resp.StatusCode, answer.Token
+	}
+	status, appSession := post(symauthtest.PathAppLogin, "", `{"token":"`+appJWT+`"}`)
+	fmt.Println("app login:", status)
+
+	// Step 2: alice's session, on behalf of the app; no key manager token.
+	status, aliceSession := post(symauthtest.PathOBOUsername("alice"), appSession, "")
+	fmt.Println("on behalf of alice:", status, aliceSession != "")
+	// Output:
+	// app login: 200
+	// on behalf of alice: 200 true
 }

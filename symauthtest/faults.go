@@ -102,7 +102,9 @@ func (t *faultTable) arrive(path string) (Fault, bool) {
 // as PathLogin or "/pod/v2/sessioninfo". Faults on one path apply in the order
 // queued: the first one with calls left applies to the next request, so a
 // fault with Times 0 hides the ones queued after it. Every path the server
-// receives can be faulted, including unknown ones. Safe for concurrent use.
+// receives can be faulted, including unknown ones. An on-behalf-of step
+// naming a username is matched by the path PathOBOUsername or
+// PathCertOBOUsername returns for it. Safe for concurrent use.
 func (s *Server) InjectFault(path string, f Fault) {
 	f.Header = f.Header.Clone()
 	left := f.Times
@@ -124,8 +126,9 @@ func (s *Server) ClearFaults() {
 
 // Calls returns how many requests the server received on exactly this URL
 // path since it started or since ResetCalls, faulted ones included. A request
-// counts as soon as it arrives, before any fault applies. Safe for concurrent
-// use.
+// counts as soon as it arrives, before any fault applies. An on-behalf-of
+// step naming a username counts under the path PathOBOUsername or
+// PathCertOBOUsername returns for it. Safe for concurrent use.
 func (s *Server) Calls(path string) int {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()

@@ -15,36 +15,19 @@ const (
 	contentTypeJSON = "application/json"
 )
 
-// loginAnswer is the body of a successful login.
+// loginAnswer is the body of a successful login: the login API's Token.
+// AuthorizationToken, "Bearer <jwt>", comes with user sessions only.
 type loginAnswer struct {
-	Name  string `json:"name"`
-	Token string `json:"token"`
+	Name               string `json:"name"`
+	Token              string `json:"token"`
+	AuthorizationToken string `json:"authorizationToken,omitempty"`
 }
 
 // handleRSALogin serves POST /login/pubkey/authenticate and
 // /relay/pubkey/authenticate: body {"token":"<jwt>"}.
 func (s *Server) handleRSALogin(w http.ResponseWriter, r *http.Request, kind tokenKind) {
-	if r.Method != http.MethodPost {
-		s.methodNotAllowed(w, r, http.MethodPost)
-		return
-	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != contentTypeJSON {
-		s.refuse(r, "Content-Type is not application/json")
-		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
-		return
-	}
-	var body struct {
-		Token string `json:"token"`
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxLoginBody)).Decode(&body); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.refuse(r, "request body larger than 64 KiB")
-			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
-			return
-		}
-		s.refuse(r, "request body is not a JSON object")
-		writeError(w, http.StatusBadRequest, `request body must be a JSON object {"token":"<jwt>"}`)
+	var body tokenRequest
+	if !s.readLoginBody(w, r, &body, tokenRequestShape) {
 		return
 	}
 	u, err := s.verifyLoginJWT(body.Token)
@@ -56,6 +39,42 @@ func (s *Server) handleRSALogin(w http.ResponseWriter, r *http.Request, kind tok
 	s.answerLogin(w, r, kind, u, "RSA")
 }
 
+// tokenRequest is the body of an RSA login: the login API's
+// AuthenticateRequest.
+type tokenRequest struct {
+	Token string `json:"token"`
+}
+
+// tokenRequestShape describes tokenRequest in a 400 answer.
+const tokenRequestShape = `{"token":"<jwt>"}`
+
+// readLoginBody checks that r is a POST of a JSON object, at most 64 KiB,
+// and decodes it into body. On failure it logs, answers (405, 415, 413 or 400,
+// the 400 naming shape) and returns false.
+func (s *Server) readLoginBody(w http.ResponseWriter, r *http.Request, body any, shape string) bool {
+	if r.Method != http.MethodPost {
+		s.methodNotAllowed(w, r, http.MethodPost)
+		return false
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != contentTypeJSON {
+		s.refuse(r, "Content-Type is not application/json")
+		writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+		return false
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxLoginBody)).Decode(body); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.refuse(r, "request body larger than 64 KiB")
+			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
+			return false
+		}
+		s.refuse(r, "request body is not a JSON object")
+		writeError(w, http.StatusBadRequest, "request body must be a JSON object "+shape)
+		return false
+	}
+	return true
+}
+
 // handleCertLogin serves POST /sessionauth/v1/authenticate and
 // /keyauth/v1/authenticate: the TLS client certificate's CN is the username.
 // The listener has already verified the certificate against the CA.
@@ -64,12 +83,10 @@ func (s *Server) handleCertLogin(w http.ResponseWriter, r *http.Request, kind to
 		s.methodNotAllowed(w, r, http.MethodPost)
 		return
 	}
-	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-		s.refuse(r, certRequired)
-		writeError(w, http.StatusUnauthorized, certRequired)
+	cn, ok := s.clientCN(w, r)
+	if !ok {
 		return
 	}
-	cn := r.TLS.PeerCertificates[0].Subject.CommonName
 	u := s.users.lookup(cn)
 	if u == nil || !u.certLogin {
 		s.refuse(r, "user "+shown(cn)+" is not registered for certificate login")
@@ -79,14 +96,48 @@ func (s *Server) handleCertLogin(w http.ResponseWriter, r *http.Request, kind to
 	s.answerLogin(w, r, kind, u, "certificate")
 }
 
-// answerLogin issues a token of kind to u and answers 200 with it.
+// clientCN returns the common name of the request's TLS client certificate,
+// which the listener has verified against the CA. Without a certificate it
+// logs, answers 401 and returns false.
+func (s *Server) clientCN(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		s.refuse(r, certRequired)
+		writeError(w, http.StatusUnauthorized, certRequired)
+		return "", false
+	}
+	return r.TLS.PeerCertificates[0].Subject.CommonName, true
+}
+
+// answerLogin issues a token of kind to u and answers 200 with it; a session
+// token comes with a Common JWT bearer token for the new session.
 func (s *Server) answerLogin(w http.ResponseWriter, r *http.Request, kind tokenKind, u *user, how string) {
-	token, err := s.issue(kind, u)
+	answer := loginAnswer{Name: kind.name()}
+	var err error
+	if kind == sessionKind {
+		answer, err = s.userSessionAnswer(grant{user: u})
+	} else {
+		answer.Token, err = s.issueKeyManager(u)
+	}
 	if err != nil {
 		s.logf("login failed: user %s on %s: %v", shown(u.name), r.URL.Path, err)
 		writeError(w, http.StatusInternalServerError, "symauthtest: cannot issue a token")
 		return
 	}
 	s.logf("login ok: user %s (id %d) on %s (%s, %s)", shown(u.name), u.id, r.URL.Path, how, kind.name())
-	writeJSON(w, http.StatusOK, loginAnswer{Name: kind.name(), Token: token})
+	writeJSON(w, http.StatusOK, answer)
+}
+
+// userSessionAnswer issues a session for g's user (g.app set: on behalf of
+// that app) and returns the login answer with its token and its bearer
+// token.
+func (s *Server) userSessionAnswer(g grant) (loginAnswer, error) {
+	token, g, err := s.issueSession(g)
+	if err != nil {
+		return loginAnswer{}, err
+	}
+	bearer, _, err := s.issueBearer(g)
+	if err != nil {
+		return loginAnswer{}, err
+	}
+	return loginAnswer{Name: sessionKind.name(), Token: token, AuthorizationToken: bearerPrefix + bearer}, nil
 }

@@ -1,6 +1,7 @@
 package symauthtest
 
 import (
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"time"
@@ -40,11 +41,51 @@ func shown(s string) string {
 // most 5 minutes ahead. iat, a typ header and unknown claims are accepted.
 // Every error is a *refusal.
 func (s *Server) verifyLoginJWT(raw string) (*user, error) {
+	var u *user
+	err := s.verifySignedJWT(raw, "user", func(sub string) (*rsa.PublicKey, error) {
+		if u = s.users.lookup(sub); u == nil {
+			return nil, refusef("unknown user %s", shown(sub))
+		}
+		if u.rsaKey == nil {
+			return nil, refusef("user %s has no RSA public key registered", shown(sub))
+		}
+		return u.rsaKey, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// verifyAppJWT checks an app login JWT (RSA app login, extension app login)
+// by the rules of verifyLoginJWT, with sub a registered app id and the
+// signature valid for the app's key. Every error is a *refusal.
+func (s *Server) verifyAppJWT(raw string) (*app, error) {
+	var a *app
+	err := s.verifySignedJWT(raw, "app", func(sub string) (*rsa.PublicKey, error) {
+		if a = s.apps.lookup(sub); a == nil {
+			return nil, refusef("unknown app %s", shown(sub))
+		}
+		if a.rsaKey == nil {
+			return nil, refusef("app %s has no RSA public key registered", shown(sub))
+		}
+		return a.rsaKey, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// verifySignedJWT checks a login JWT whose sub names a subject of kind
+// ("user" or "app"); keyOf returns the subject's public key or a refusal.
+// Every error is a *refusal.
+func (s *Server) verifySignedJWT(raw, kind string, keyOf func(sub string) (*rsa.PublicKey, error)) error {
 	if raw == "" {
-		return nil, refusef("the request has no token")
+		return refusef("the request has no token")
 	}
 	now := s.now()
-	var u *user
+	keyed := "" // the sub whose key the signature was checked with
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodRS512.Alg()}),
 		jwt.WithExpirationRequired(),
@@ -54,33 +95,32 @@ func (s *Server) verifyLoginJWT(raw string) (*user, error) {
 	token, err := parser.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
 		sub, ok := claims["sub"].(string)
 		if !ok || sub == "" {
-			return nil, refusef("the JWT has no sub claim naming the user")
+			return nil, refusef("the JWT has no sub claim naming the %s", kind)
 		}
-		u = s.users.lookup(sub)
-		if u == nil {
-			return nil, refusef("unknown user %s", shown(sub))
+		key, err := keyOf(sub)
+		if err != nil {
+			return nil, err
 		}
-		if u.rsaKey == nil {
-			return nil, refusef("user %s has no RSA public key registered", shown(sub))
-		}
-		return u.rsaKey, nil
+		keyed = sub
+		return key, nil
 	})
 	if err != nil {
-		return nil, loginRefusal(token, u, err)
+		return loginRefusal(token, kind, keyed, err)
 	}
 	exp, err := claims.GetExpirationTime()
 	if err != nil || exp == nil { // unreachable: the parser requires a valid exp
-		return nil, refusef("the JWT has no valid exp claim")
+		return refusef("the JWT has no valid exp claim")
 	}
 	if ahead := exp.Sub(now); ahead > maxJWTAhead {
-		return nil, refusef("the JWT exp is %s ahead, more than the 5 minutes allowed", ahead.Round(time.Second))
+		return refusef("the JWT exp is %s ahead, more than the 5 minutes allowed", ahead.Round(time.Second))
 	}
-	return u, nil
+	return nil
 }
 
-// loginRefusal turns a golang-jwt error into a refusal. token and u are what
-// the parser got to before failing (either may be nil).
-func loginRefusal(token *jwt.Token, u *user, err error) *refusal {
+// loginRefusal turns a golang-jwt error into a refusal. token is what the
+// parser got to before failing (maybe nil), and keyed the sub (of kind "user"
+// or "app") whose key the signature was checked with ("" if none).
+func loginRefusal(token *jwt.Token, kind, keyed string, err error) *refusal {
 	var r *refusal
 	switch {
 	case errors.As(err, &r):
@@ -95,8 +135,8 @@ func loginRefusal(token *jwt.Token, u *user, err error) *refusal {
 		return refusef("the JWT algorithm %s is not accepted; the pod accepts only RS512", shown(alg))
 	}
 	switch {
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid) && u != nil:
-		return refusef("the JWT signature does not verify with the public key registered for user %s", shown(u.name))
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid) && keyed != "":
+		return refusef("the JWT signature does not verify with the public key registered for %s %s", kind, shown(keyed))
 	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
 		return refusef("the JWT has no exp claim")
 	case errors.Is(err, jwt.ErrTokenExpired):

@@ -8,6 +8,11 @@ import (
 // serveHTTP is the server's handler: it counts the call, plays any fault
 // queued for the path, then routes to the pod, key manager, session auth or
 // agent handler. Once Close has begun it answers nothing.
+//
+// Calls and faults are keyed by the URL path, except that an on-behalf-of
+// step naming a username is keyed by its canonical escaped path (what
+// PathOBOUsername and PathCertOBOUsername return), however the client escaped
+// it.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.enter() {
 		abort(w)
@@ -15,7 +20,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.wg.Done()
 
-	if f, ok := s.faults.arrive(r.URL.Path); ok && s.applyFault(w, r, f) {
+	step, isOBO := parseOBO(r.URL)
+	key := r.URL.Path
+	if isOBO {
+		key = step.path
+	}
+	if f, ok := s.faults.arrive(key); ok && s.applyFault(w, r, f) {
 		return
 	}
 	switch p := r.URL.Path; {
@@ -27,6 +37,18 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		s.handleCertLogin(w, r, sessionKind)
 	case p == PathKeyAuth:
 		s.handleCertLogin(w, r, keyManagerKind)
+	case p == PathAppLogin:
+		s.handleAppLogin(w, r)
+	case p == PathCertAppLogin:
+		s.handleCertAppLogin(w, r)
+	case isOBO:
+		s.handleOBO(w, r, step)
+	case p == PathIDMTokens:
+		s.handleIDMTokens(w, r)
+	case p == PathExtensionApp:
+		s.handleExtensionApp(w, r)
+	case p == PathPodCert:
+		s.handlePodCert(w, r)
 	case strings.HasPrefix(p, podPrefix):
 		s.handlePod(w, r)
 	case strings.HasPrefix(p, agentPrefix):

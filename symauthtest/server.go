@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,8 +20,9 @@ const DefaultAgentVersion = "Agent-25.10.1-1042"
 
 // Server is a fake Symphony deployment — pod, key manager, session auth and
 // agent — on one HTTPS listener. Start one with NewServer or Start, register
-// users with NewUser, RegisterUser or IssueClientCertificate, point a client at
-// URL, and Close it at the end.
+// users with NewUser, RegisterUser or IssueClientCertificate, and apps with
+// RegisterApp or IssueAppCertificate, point a client at URL, and Close it at
+// the end.
 //
 // All methods are safe for concurrent use, including while requests are being
 // served.
@@ -40,11 +42,21 @@ type Server struct {
 	client *http.Client
 
 	users  userStore
+	apps   appStore
 	tokens tokenStore
 	faults faultTable
 
-	// signer signs session tokens; generated on the first login.
+	// bearerLife is the lifetime of Common JWT bearer tokens, a
+	// time.Duration; see SetBearerLifetime.
+	bearerLife atomic.Int64
+
+	// signer signs session tokens, bearer tokens and user identity JWTs;
+	// generated on first use.
 	signer func() (*rsa.PrivateKey, error)
+
+	// podCert is the PEM certificate of signer's public key, for
+	// GET /pod/v1/podcert; made on first use.
+	podCert func() (string, error)
 
 	// life guards the lifecycle: closed, conns and every wg.Add after the
 	// serve goroutine started.
@@ -66,16 +78,24 @@ type Options struct {
 	Addr string
 
 	// SessionLifetime ends sessions (and their key manager tokens) this long
-	// after login; 0 means never. See SetSessionLifetime.
+	// after login; 0 means never. It applies to user, app and on-behalf-of
+	// sessions alike. See SetSessionLifetime.
 	SessionLifetime time.Duration
 
-	// Now is the clock for login JWT checks, session lifetimes and the
-	// timestamps in answers; nil means time.Now. Fault delays and TLS
+	// BearerLifetime is the lifetime of Common JWT bearer tokens (the
+	// authorizationToken of a login answer and the access_token of
+	// /login/idm/tokens); 0 means 5 minutes. See SetBearerLifetime.
+	BearerLifetime time.Duration
+
+	// Now is the clock for login JWT checks, session and bearer token
+	// lifetimes and the timestamps in answers and issued JWTs; nil means
+	// time.Now. Fault delays and TLS
 	// certificate validity use the real clock.
 	Now func() time.Time
 
-	// Logf receives one line per login and per refused call, with the reason,
-	// and the server's own errors (such as failed TLS handshakes); nil means
+	// Logf receives one line per login (of a user or an app, on-behalf-of
+	// steps and bearer tokens included) and per refused call, with the
+	// reason, and the server's own errors (such as failed TLS handshakes); nil means
 	// silent. A line never contains a token, a JWT or a key. Logf may be called
 	// from several goroutines at once (testing.T.Logf is fine) and is never
 	// called after Close returns.
@@ -85,9 +105,10 @@ type Options struct {
 	// DefaultAgentVersion.
 	AgentVersion string
 
-	// SimplifiedKeyDelivery makes session tokens carry the claim
+	// SimplifiedKeyDelivery makes user session tokens carry the claim
 	// "canUseSimplifiedKeyDelivery": true, and lets the agent accept calls
-	// without a keyManagerToken for such sessions.
+	// without a keyManagerToken for such sessions. (On-behalf-of sessions
+	// never need a keyManagerToken.)
 	SimplifiedKeyDelivery bool
 }
 
@@ -142,6 +163,7 @@ func Start(opts Options) (*Server, error) {
 		conns:        make(map[net.Conn]bool),
 		signer:       sync.OnceValues(generateSigningKey),
 	}
+	s.podCert = sync.OnceValues(s.makePodCert)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -150,6 +172,8 @@ func Start(opts Options) (*Server, error) {
 	}
 	s.tokens.init(opts.SessionLifetime)
 	s.users.init()
+	s.apps.init()
+	s.SetBearerLifetime(opts.BearerLifetime)
 	s.faults.init()
 
 	s.client = &http.Client{Transport: newClientTransport(ca.pool())}

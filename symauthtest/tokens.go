@@ -27,21 +27,31 @@ func (k tokenKind) name() string {
 	return "sessionToken"
 }
 
-// grant is what a live token stands for.
+// grant is what a live token stands for. A session token stands for a
+// user's session (user set, app empty), an app's session (user nil, app set)
+// or an on-behalf-of session of app for user (both set).
 type grant struct {
-	user   *user
-	issued time.Time
-	skd    bool // the session token carries canUseSimplifiedKeyDelivery
+	user      *user
+	app       string // the app id of an app session or an on-behalf-of session
+	sessionID string // the sessionId claim of a session token; "" for a key manager token
+	issued    time.Time
+	skd       bool // the session token carries canUseSimplifiedKeyDelivery
 }
+
+// obo reports whether g is an on-behalf-of session: a user's session opened
+// by an app, which the agent accepts without a key manager token.
+func (g grant) obo() bool { return g.user != nil && g.app != "" }
 
 // tokenStore holds the issued tokens of both kinds. A token ends when
 // RevokeSessions runs, and is not live while its grant is older than the
-// current lifetime (checked lazily at use). Safe for concurrent use.
+// current lifetime (checked lazily at use). Session tokens are also indexed
+// by session id, for bearer tokens. Safe for concurrent use.
 type tokenStore struct {
 	mu        sync.Mutex
 	lifetime  time.Duration // <= 0: tokens never end by age
 	live      [2]map[string]grant
-	sweepSize [2]int // prune aged grants when a map reaches this size
+	sweepSize [2]int            // prune aged grants when a map reaches this size
+	bySession map[string]string // session id -> session token, for every session token in live
 }
 
 // minSweep is the smallest map size at which aged grants are pruned.
@@ -49,6 +59,7 @@ const minSweep = 1024
 
 func (t *tokenStore) init(lifetime time.Duration) {
 	t.lifetime = lifetime
+	t.bySession = make(map[string]string)
 	for k := range t.live {
 		t.live[k] = make(map[string]grant)
 		t.sweepSize[k] = minSweep
@@ -68,12 +79,16 @@ func (t *tokenStore) add(kind tokenKind, token string, g grant, now time.Time) {
 	defer t.mu.Unlock()
 	m := t.live[kind]
 	m[token] = g
+	if g.sessionID != "" {
+		t.bySession[g.sessionID] = token
+	}
 	if len(m) < t.sweepSize[kind] {
 		return
 	}
 	for tok, old := range m {
 		if t.aged(old, now) {
 			delete(m, tok)
+			delete(t.bySession, old.sessionID)
 		}
 	}
 	t.sweepSize[kind] = max(minSweep, 2*len(m))
@@ -84,6 +99,22 @@ func (t *tokenStore) lookup(kind tokenKind, token string, now time.Time) (grant,
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	g, ok := t.live[kind][token]
+	if !ok || t.aged(g, now) {
+		return grant{}, false
+	}
+	return g, true
+}
+
+// lookupSession returns the grant of the live session token whose session id
+// is id.
+func (t *tokenStore) lookupSession(id string, now time.Time) (grant, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	token, ok := t.bySession[id]
+	if !ok {
+		return grant{}, false
+	}
+	g, ok := t.live[sessionKind][token]
 	if !ok || t.aged(g, now) {
 		return grant{}, false
 	}
@@ -104,6 +135,7 @@ func (t *tokenStore) revoke(now time.Time) int {
 		clear(t.live[k])
 		t.sweepSize[k] = minSweep
 	}
+	clear(t.bySession)
 	return n
 }
 
@@ -115,14 +147,17 @@ func (t *tokenStore) setLifetime(d time.Duration) {
 
 // RevokeSessions ends every live session token and key manager token now, as
 // an administrator ending all sessions would: the next pod or agent call with
-// one of them answers 401. It returns how many session tokens were live (key
-// manager tokens are ended too but not counted). Safe for concurrent use.
+// one of them, or with a bearer token of one of the sessions, answers 401.
+// App sessions and on-behalf-of sessions end too. It returns how many session
+// tokens (of users, apps and on-behalf-of) were live (key manager tokens are
+// ended too but not counted). Safe for concurrent use.
 func (s *Server) RevokeSessions() int {
 	return s.tokens.revoke(s.now())
 }
 
 // SetSessionLifetime changes how long session and key manager tokens live
-// after their login; d <= 0 means forever. It applies to tokens already
+// after their login (user, app and on-behalf-of sessions alike); d <= 0 means
+// forever. It applies to tokens already
 // issued too: a token is live while Options.Now is before its issue time plus
 // the current lifetime, so moving an injected clock past the lifetime ends
 // it, and lengthening the lifetime revives it (unless the server has
@@ -132,49 +167,59 @@ func (s *Server) SetSessionLifetime(d time.Duration) {
 	s.tokens.setLifetime(d)
 }
 
-// issue makes a new token of kind for u and records it as live.
-//
-// A session token is shaped like a real pod's: an RS512 JWT signed with a
-// server-owned key, claims sub, userId, sessionId, iat and, with simplified
-// key delivery, canUseSimplifiedKeyDelivery. A key manager token is 128
-// random hex characters.
-func (s *Server) issue(kind tokenKind, u *user) (string, error) {
+// issueKeyManager makes a new key manager token for u, 128 random hex
+// characters, and records it as live.
+func (s *Server) issueKeyManager(u *user) (string, error) {
+	token, err := randomHex(64)
+	if err != nil {
+		return "", err
+	}
 	now := s.now()
-	g := grant{user: u, issued: now}
-	var token string
-	if kind == keyManagerKind {
-		var err error
-		if token, err = randomHex(64); err != nil {
-			return "", err
-		}
+	s.tokens.add(keyManagerKind, token, grant{user: u, issued: now}, now)
+	return token, nil
+}
+
+// issueSession makes a new session token for g's user or app (g.user, g.app)
+// and records it as live; it returns the token and the completed grant.
+//
+// The token is shaped like a real pod's: an RS512 JWT signed with the
+// server-owned key, claims sub (the username, or the app id of an app
+// session), userId (not for an app session), sessionId, iat and, for a user
+// with simplified key delivery, canUseSimplifiedKeyDelivery.
+func (s *Server) issueSession(g grant) (string, grant, error) {
+	key, err := s.signer()
+	if err != nil {
+		return "", grant{}, err
+	}
+	if g.sessionID, err = randomHex(16); err != nil {
+		return "", grant{}, err
+	}
+	now := s.now()
+	g.issued = now
+	claims := jwt.MapClaims{
+		"sessionId": g.sessionID,
+		"iat":       now.Unix(),
+	}
+	if g.user == nil {
+		claims["sub"] = g.app
 	} else {
-		key, err := s.signer()
-		if err != nil {
-			return "", err
-		}
-		sessionID, err := randomHex(16)
-		if err != nil {
-			return "", err
-		}
-		claims := jwt.MapClaims{
-			"sub":       u.name,
-			"userId":    u.id,
-			"sessionId": sessionID,
-			"iat":       now.Unix(),
-		}
+		claims["sub"] = g.user.name
+		claims["userId"] = g.user.id
 		if s.skd {
 			claims["canUseSimplifiedKeyDelivery"] = true
 			g.skd = true
 		}
-		if token, err = jwt.NewWithClaims(jwt.SigningMethodRS512, claims).SignedString(key); err != nil {
-			return "", fmt.Errorf("sign session token: %w", err)
-		}
 	}
-	s.tokens.add(kind, token, g, now)
-	return token, nil
+	token, err := jwt.NewWithClaims(jwt.SigningMethodRS512, claims).SignedString(key)
+	if err != nil {
+		return "", grant{}, fmt.Errorf("sign session token: %w", err)
+	}
+	s.tokens.add(sessionKind, token, g, now)
+	return token, g, nil
 }
 
-// generateSigningKey makes the RSA key that signs a server's session tokens.
+// generateSigningKey makes the RSA key that signs a server's session tokens,
+// bearer tokens and user identity JWTs.
 func generateSigningKey() (*rsa.PrivateKey, error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {

@@ -23,15 +23,18 @@ type user struct {
 	certLogin bool           // certificate login allowed
 }
 
-// userStore holds the registered users. Safe for concurrent use.
+// userStore holds the registered users. Users are never removed, and a
+// user's id never changes. Safe for concurrent use.
 type userStore struct {
 	mu     sync.RWMutex
 	byName map[string]*user
+	byID   map[int64]*user
 	lastID int64
 }
 
 func (u *userStore) init() {
 	u.byName = make(map[string]*user)
+	u.byID = make(map[int64]*user)
 	u.lastID = firstUserID
 }
 
@@ -40,6 +43,13 @@ func (u *userStore) lookup(name string) *user {
 	u.mu.RLock()
 	defer u.mu.RUnlock()
 	return u.byName[name]
+}
+
+// lookupID returns the user whose id is id, or nil.
+func (u *userStore) lookupID(id int64) *user {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	return u.byID[id]
 }
 
 // update applies change to a copy of name's record (a new record, with a new
@@ -56,7 +66,19 @@ func (u *userStore) update(name string, change func(*user)) *user {
 	}
 	change(&next)
 	u.byName[name] = &next
+	u.byID[next.id] = &next
 	return &next
+}
+
+// UserID returns the id of the registered user called username, as
+// RegisterUser returned it, and whether there is such a user. Safe for
+// concurrent use.
+func (s *Server) UserID(username string) (int64, bool) {
+	u := s.users.lookup(username)
+	if u == nil {
+		return 0, false
+	}
+	return u.id, true
 }
 
 // RegisterUser registers username with an RSA public key (*rsa.PublicKey) for
@@ -69,15 +91,11 @@ func (s *Server) RegisterUser(username string, pub crypto.PublicKey) (userID int
 	if username == "" {
 		return 0, errors.New("symauthtest: RegisterUser: empty username")
 	}
-	key, ok := pub.(*rsa.PublicKey)
-	if !ok || key == nil || key.N == nil {
-		if _, private := pub.(*rsa.PrivateKey); private {
-			return 0, errors.New("symauthtest: RegisterUser: got an *rsa.PrivateKey; pass its Public()")
-		}
-		return 0, fmt.Errorf("symauthtest: RegisterUser: want an *rsa.PublicKey, got %T", pub)
+	key, err := rsaPublicKey(pub)
+	if err != nil {
+		return 0, fmt.Errorf("symauthtest: RegisterUser: %w", err)
 	}
-	copied := *key
-	u := s.users.update(username, func(u *user) { u.rsaKey = &copied })
+	u := s.users.update(username, func(u *user) { u.rsaKey = key })
 	return u.id, nil
 }
 
