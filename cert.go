@@ -2,11 +2,13 @@ package symauth
 
 import (
 	"context"
+	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -29,6 +31,16 @@ type CertConfig struct {
 	RootCAs        *x509.CertPool  // nil: system roots
 	SkipKeyManager bool            // never log in to the key manager
 	Retry          RetryPolicy     // retries of each login call; zero: the default
+
+	// Proxy chooses the proxy of the login calls; nil: from the environment
+	// (HTTPS_PROXY, NO_PROXY), as http.DefaultTransport does.
+	Proxy func(*http.Request) (*url.URL, error)
+
+	// CommonJWT makes requests carry "Authorization: Bearer …" instead of
+	// the sessionToken header (opt-in; the pod must support it). PodURL is
+	// then required: the bearer token is renewed there.
+	CommonJWT bool
+	PodURL    string // e.g. "https://acme.symphony.com"; only used with CommonJWT
 }
 
 // Cert logs a bot in with its client certificate. It is a TokenSource that
@@ -39,9 +51,8 @@ type CertConfig struct {
 // http.DefaultTransport, proxy from the environment) holding the certificate;
 // no shared transport or tls.Config is modified.
 type Cert struct {
-	username  string // the certificate's CN
-	endpoints loginEndpoints
-	caller    *loginCaller
+	username string // the certificate's CN
+	bot      botLogin
 }
 
 // NewCert validates cfg and returns the certificate login. It does not touch
@@ -57,8 +68,17 @@ func NewCert(cfg CertConfig) (*Cert, error) {
 			return nil, err
 		}
 	}
+	var agent, pod string
 	if cfg.AgentURL != "" {
-		if _, err := parseBaseURL("CertConfig.AgentURL", cfg.AgentURL); err != nil {
+		if agent, err = parseBaseURL("CertConfig.AgentURL", cfg.AgentURL); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.CommonJWT || cfg.PodURL != "" {
+		if pod, err = parseBaseURL("CertConfig.PodURL", cfg.PodURL); err != nil {
+			if cfg.PodURL == "" {
+				err = errors.New("symauth: CertConfig.PodURL is missing: CommonJWT renews its bearer tokens at the pod")
+			}
 			return nil, err
 		}
 	}
@@ -69,28 +89,32 @@ func NewCert(cfg CertConfig) (*Cert, error) {
 	if err := cfg.Retry.validate("CertConfig.Retry"); err != nil {
 		return nil, err
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.TLSClientConfig = &tls.Config{
-		Certificates: []tls.Certificate{cfg.Certificate},
-		RootCAs:      cfg.RootCAs,
-		MinVersion:   tls.VersionTLS12,
-	}
-	c := &Cert{
-		username:  leaf.Subject.CommonName,
-		endpoints: loginEndpoints{sessionURL: sa + certSessionLoginPath, sessionPath: certSessionLoginPath},
-		caller:    newLoginCaller(&http.Client{Transport: transport}, cfg.Retry),
+	transport := mutualTLSTransport(cfg.Certificate, cfg.RootCAs, cfg.Proxy)
+	c := &Cert{username: leaf.Subject.CommonName}
+	c.bot = botLogin{
+		caller:  newLoginCaller(&http.Client{Transport: transport}, cfg.Retry),
+		session: loginRequest{url: sa + certSessionLoginPath, endpoint: certSessionLoginPath},
 	}
 	if !cfg.SkipKeyManager {
-		c.endpoints.keyManagerURL, c.endpoints.keyManagerPath = km+certKeyManagerLoginPath, certKeyManagerLoginPath
+		c.bot.keyManager = loginRequest{url: km + certKeyManagerLoginPath, endpoint: certKeyManagerLoginPath}
+		c.bot.skd = newKeyDelivery(agent)
+	}
+	if cfg.CommonJWT {
+		c.bot.commonJWT = newCommonJWT(pod)
 	}
 	return c, nil
 }
 
 // Token logs in: it POSTs, with no body, to the session auth endpoint and,
-// unless SkipKeyManager, to the key manager, concurrently, over mutual TLS. A
-// failure is an *AuthError.
-func (c *Cert) Token(ctx context.Context) (*Token, error) {
-	return c.caller.loginPair(ctx, c.endpoints, nil)
+// unless SkipKeyManager or simplified key delivery applies, to the key
+// manager, at the same time, over mutual TLS. A failure is an *AuthError.
+func (c *Cert) Token(ctx context.Context) (*Token, error) { return c.bot.token(ctx) }
+
+// Refresh renews a token near its expiry: with CommonJWT, its bearer token
+// through the pod (a new login if the pod refuses the session); otherwise by a
+// new login. A Session calls it; it is rarely needed directly.
+func (c *Cert) Refresh(ctx context.Context, old *Token) (*Token, error) {
+	return c.bot.refresh(ctx, old)
 }
 
 // Username is the bot's username: the certificate's subject CN.
@@ -98,11 +122,27 @@ func (c *Cert) Username() string { return c.username }
 
 // String describes the login without key material.
 func (c *Cert) String() string {
-	return fmt.Sprintf("symauth.Cert{Username:%q SessionAuthLogin:%q}", c.username, c.endpoints.sessionURL)
+	return fmt.Sprintf("symauth.Cert{Username:%q SessionAuthLogin:%q}", c.username, c.bot.session.url)
 }
 
 // GoString is String, for %#v.
 func (c *Cert) GoString() string { return c.String() }
+
+// mutualTLSTransport is a private clone of http.DefaultTransport that presents
+// cert, trusts roots (nil: the system's) and uses proxy (nil: from the
+// environment). No shared transport or tls.Config is modified.
+func mutualTLSTransport(cert tls.Certificate, roots *x509.CertPool, proxy func(*http.Request) (*url.URL, error)) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	if proxy != nil {
+		t.Proxy = proxy
+	}
+	t.TLSClientConfig = &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		RootCAs:      roots,
+		MinVersion:   tls.VersionTLS12,
+	}
+	return t
+}
 
 // parseTLSBaseURL is parseBaseURL that also requires https: mutual TLS needs TLS.
 func parseTLSBaseURL(field, raw string) (string, error) {
@@ -140,7 +180,23 @@ func validateClientCertificate(field string, cert tls.Certificate, now time.Time
 	case now.Before(leaf.NotBefore):
 		return nil, fmt.Errorf("symauth: %s (CN %q) is not valid before %s", field, leaf.Subject.CommonName, leaf.NotBefore.UTC().Format(time.RFC3339))
 	}
+	if err := keyMatchesCertificate(cert.PrivateKey, leaf); err != nil {
+		return nil, fmt.Errorf("symauth: %s: %w", field, err)
+	}
 	return leaf, nil
+}
+
+// keyMatchesCertificate checks that key is the private half of leaf's public key.
+func keyMatchesCertificate(key any, leaf *x509.Certificate) error {
+	priv, ok := key.(interface{ Public() crypto.PublicKey })
+	if !ok {
+		return errors.New("the private key is of an unsupported type")
+	}
+	pub, ok := priv.Public().(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !pub.Equal(leaf.PublicKey) {
+		return fmt.Errorf("the private key does not belong to the certificate (CN %q)", leaf.Subject.CommonName)
+	}
+	return nil
 }
 
 // LoadPKCS12 reads a PKCS#12 (.p12, .pfx) file — the format BDK Java users
@@ -153,9 +209,12 @@ func LoadPKCS12(data []byte, password string) (tls.Certificate, error) {
 	key, leaf, chain, err := pkcs12.DecodeChain(data, password)
 	switch {
 	case errors.Is(err, pkcs12.ErrIncorrectPassword):
-		return tls.Certificate{}, errors.New("symauth: LoadPKCS12: wrong password")
+		return tls.Certificate{}, fmt.Errorf("symauth: LoadPKCS12: wrong password: %w", err)
 	case err != nil:
 		return tls.Certificate{}, fmt.Errorf("symauth: LoadPKCS12: not a readable PKCS#12 file with one key and certificate: %w", err)
+	}
+	if err := keyMatchesCertificate(key, leaf); err != nil {
+		return tls.Certificate{}, fmt.Errorf("symauth: LoadPKCS12: %w", err)
 	}
 	cert := tls.Certificate{Certificate: [][]byte{leaf.Raw}, PrivateKey: key, Leaf: leaf}
 	for _, ca := range chain {

@@ -187,8 +187,21 @@ func TestLoadPKCS12(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, err := symauth.LoadPKCS12(p12, "wrong-secret"); err == nil || !strings.Contains(err.Error(), "wrong password") || strings.Contains(err.Error(), "wrong-secret") {
+	if _, err := symauth.LoadPKCS12(p12, "wrong-secret"); !errors.Is(err, pkcs12.ErrIncorrectPassword) || !strings.Contains(err.Error(), "wrong password") || strings.Contains(err.Error(), "wrong-secret") {
 		t.Fatalf("wrong password: %v", err)
+	}
+	other, _ := srv.IssueClientCertificate("other-bot")
+	mismatched, err := pkcs12.Modern.Encode(other.PrivateKey, issued.Leaf, nil, "changeit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := symauth.LoadPKCS12(mismatched, "changeit"); err == nil || !strings.Contains(err.Error(), "does not belong to the certificate") {
+		t.Fatalf("mismatched key: %v", err)
+	}
+	swapped := issued
+	swapped.PrivateKey = other.PrivateKey
+	if _, err := symauth.NewCert(symauth.CertConfig{SessionAuthURL: srv.URL, Certificate: swapped}); err == nil || !strings.Contains(err.Error(), "CertConfig.Certificate: the private key does not belong") {
+		t.Fatalf("NewCert with a mismatched key: %v", err)
 	}
 	if _, err := symauth.LoadPKCS12(nil, ""); err == nil || !strings.Contains(err.Error(), "empty") {
 		t.Fatalf("empty: %v", err)

@@ -167,5 +167,5 @@ func ExampleSession_Token() {
 	fmt.Println(tok) // a Token never prints its values
 	// Output:
 	// true true
-	// symauth.Token{SessionToken:[redacted] KeyManagerToken:[redacted] AuthorizationToken:none Expiry:none}
+	// symauth.Token{SessionToken:[redacted] KeyManagerToken:[redacted] AuthorizationToken:[redacted] Expiry:none}
 }

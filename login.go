@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/netip"
@@ -18,7 +19,6 @@ import (
 	"unicode"
 
 	"github.com/hashicorp/go-retryablehttp"
-	"golang.org/x/sync/errgroup"
 )
 
 // AuthError is the error of every failed login. errors.As finds it through the
@@ -62,13 +62,15 @@ func (e *AuthError) Unwrap() error { return e.Err }
 // the default.
 type RetryPolicy struct {
 	MaxAttempts     int           // attempts per login call, the first included; 0: 5
-	InitialInterval time.Duration // wait before the first retry, doubled for each next one; 0: 500 ms
+	InitialInterval time.Duration // wait before the first retry; 0: 500 ms
+	Multiplier      float64       // each next wait is this many times longer; 0: 2
 	MaxInterval     time.Duration // cap on any wait, a server's Retry-After included; 0: 10 s
 }
 
 const (
 	defaultMaxAttempts     = 5
 	defaultInitialInterval = 500 * time.Millisecond
+	defaultMultiplier      = 2
 	defaultMaxInterval     = 10 * time.Second
 
 	// maxLoginResponseBytes caps how much of a login response is read.
@@ -83,6 +85,8 @@ func (p RetryPolicy) validate(field string) error {
 		return fmt.Errorf("symauth: %s.MaxAttempts is %d; it must be 0 (default) or more", field, p.MaxAttempts)
 	case p.InitialInterval < 0:
 		return fmt.Errorf("symauth: %s.InitialInterval is negative", field)
+	case p.Multiplier != 0 && !(p.Multiplier >= 1 && p.Multiplier <= 100):
+		return fmt.Errorf("symauth: %s.Multiplier is %g; it must be 0 (default) or between 1 and 100", field, p.Multiplier)
 	case p.MaxInterval < 0:
 		return fmt.Errorf("symauth: %s.MaxInterval is negative", field)
 	}
@@ -98,6 +102,9 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	}
 	if p.MaxInterval == 0 {
 		p.MaxInterval = defaultMaxInterval
+	}
+	if p.Multiplier == 0 {
+		p.Multiplier = defaultMultiplier
 	}
 	p.InitialInterval = min(p.InitialInterval, p.MaxInterval)
 	return p
@@ -116,89 +123,90 @@ func newLoginCaller(client *http.Client, retry RetryPolicy) *loginCaller {
 	return &loginCaller{client: &c, retry: retry.withDefaults()}
 }
 
-// loginEndpoints are the two calls of a login: the session login and, unless
-// keyManagerURL is "", the key manager login.
-type loginEndpoints struct {
-	sessionURL, sessionPath       string
-	keyManagerURL, keyManagerPath string
+// loginRequest is one call to a login endpoint.
+type loginRequest struct {
+	method   string      // "": POST
+	url      string      // where to send it
+	endpoint string      // the path, for errors
+	header   http.Header // extra headers, e.g. OBO's app sessionToken
+	// body, if non-nil, makes the JSON body of each attempt: attempt 0 is
+	// the first, so that calls can share one signature and sign anew for
+	// retries. nil: no body and no Content-Type.
+	body func(attempt int) ([]byte, error)
 }
 
-// loginPair sends the session and key manager login calls concurrently and
-// returns the token they make. The first call to fail cancels the other, and
-// its error is returned. body is as for call (nil: no body).
-func (c *loginCaller) loginPair(ctx context.Context, ep loginEndpoints, body func(attempt int) ([]byte, error)) (*Token, error) {
-	var tok Token
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		resp, err := c.call(gctx, ep.sessionURL, ep.sessionPath, body)
-		if err == nil {
-			tok.SessionToken, tok.AuthorizationToken = resp.Token, resp.AuthorizationToken
-		}
-		return err
-	})
-	if ep.keyManagerURL != "" {
-		g.Go(func() error {
-			resp, err := c.call(gctx, ep.keyManagerURL, ep.keyManagerPath, body)
-			if err == nil {
-				tok.KeyManagerToken = resp.Token
-			}
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	return &tok, nil
+// answer is the decoded 200 body of a login endpoint. Its required field must
+// be non-empty.
+type answer interface {
+	required() (value, name string)
 }
 
-// loginResponse is the answer of every login endpoint: {"name":…,"token":…},
-// sometimes with "authorizationToken". Unknown fields are ignored.
+// loginResponse is the answer of the login endpoints: {"name":…,"token":…},
+// sometimes with "authorizationToken"; the certificate OBO endpoints answer
+// {"sessionToken":…} instead. Unknown fields are ignored.
 type loginResponse struct {
 	Token              string `json:"token"`
+	SessionToken       string `json:"sessionToken"`
 	AuthorizationToken string `json:"authorizationToken"`
 }
 
-// call POSTs to url (whose path is endpoint) and returns the decoded answer.
-// body, if non-nil, makes the JSON body of each attempt: attempt 0 is the
-// first, so a caller can share one signature between calls and sign anew for
-// retries.
-func (c *loginCaller) call(ctx context.Context, url, endpoint string, body func(attempt int) ([]byte, error)) (*loginResponse, error) {
-	fail := func(status int, msg string, err error) error {
-		return &AuthError{Endpoint: endpoint, StatusCode: status, Message: msg, Err: err}
+func (r *loginResponse) required() (string, string) { return r.token(), "token" }
+
+// token is the token answered, under either name.
+func (r *loginResponse) token() string {
+	if r.Token != "" {
+		return r.Token
 	}
-	req, client, err := c.newRequest(ctx, url, body)
+	return r.SessionToken
+}
+
+// login calls the endpoint of lr and returns its token answer.
+func (c *loginCaller) login(ctx context.Context, lr loginRequest) (*loginResponse, error) {
+	var out loginResponse
+	if err := c.call(ctx, lr, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// call sends lr, with retries, and decodes the 200 answer into out. Every
+// failure is an *AuthError.
+func (c *loginCaller) call(ctx context.Context, lr loginRequest, out answer) error {
+	fail := func(status int, msg string, err error) error {
+		return &AuthError{Endpoint: lr.endpoint, StatusCode: status, Message: msg, Err: err}
+	}
+	req, client, err := c.newRequest(ctx, lr)
 	if err != nil {
-		return nil, fail(0, "", err)
+		return fail(0, "", err)
 	}
 	resp, err := client.Do(req)
 	if resp == nil {
-		return nil, fail(0, "", err)
+		return fail(0, "", err)
 	}
 	defer resp.Body.Close()
 	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxLoginResponseBytes+1))
 	switch {
 	case resp.StatusCode != http.StatusOK:
-		return nil, fail(resp.StatusCode, statusMessage(resp.StatusCode, data), nil)
+		return fail(resp.StatusCode, statusMessage(resp.StatusCode, data), nil)
 	case readErr != nil:
-		return nil, fail(resp.StatusCode, "reading the response", readErr)
+		return fail(resp.StatusCode, "reading the response", readErr)
 	case len(data) > maxLoginResponseBytes:
-		return nil, fail(resp.StatusCode, "response larger than 1 MiB", nil)
+		return fail(resp.StatusCode, "response larger than 1 MiB", nil)
 	}
-	var out loginResponse
-	if err := json.Unmarshal(data, &out); err != nil {
-		return nil, fail(resp.StatusCode, "response is not the expected JSON object", nil)
+	if err := json.Unmarshal(data, out); err != nil {
+		return fail(resp.StatusCode, "response is not the expected JSON object", nil)
 	}
-	if out.Token == "" {
-		return nil, fail(resp.StatusCode, `response has no "token"`, nil)
+	if value, name := out.required(); value == "" {
+		return fail(resp.StatusCode, fmt.Sprintf("response has no %q", name), nil)
 	}
-	return &out, nil
+	return nil
 }
 
 // newRequest builds the request of one login call and the go-retryablehttp
 // client that sends it: logger off, our backoff and retry policy, the last
 // answer passed through when retries are exhausted, and, for a JSON body, a
 // fresh body(attempt) for every retry.
-func (c *loginCaller) newRequest(ctx context.Context, url string, body func(int) ([]byte, error)) (*retryablehttp.Request, *retryablehttp.Client, error) {
+func (c *loginCaller) newRequest(ctx context.Context, lr loginRequest) (*retryablehttp.Request, *retryablehttp.Client, error) {
 	rc := &retryablehttp.Client{
 		HTTPClient:   c.client,
 		Logger:       nil,
@@ -206,29 +214,37 @@ func (c *loginCaller) newRequest(ctx context.Context, url string, body func(int)
 		RetryWaitMax: c.retry.MaxInterval,
 		RetryMax:     c.retry.MaxAttempts - 1,
 		CheckRetry:   retryablehttp.DefaultRetryPolicy,
-		Backoff:      backoff,
+		Backoff:      c.backoff,
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
-	if body == nil {
-		req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+	method := lr.method
+	if method == "" {
+		method = http.MethodPost
+	}
+	if lr.body == nil {
+		req, err := retryablehttp.NewRequestWithContext(ctx, method, lr.url, nil)
+		if err == nil {
+			addHeaders(req.Header, lr.header)
+		}
 		return req, rc, err
 	}
-	current, err := body(0)
+	current, err := lr.body(0)
 	if err != nil {
 		return nil, nil, err
 	}
 	// go-retryablehttp rewinds the body from this function before every
 	// attempt; PrepareRetry, called before each retry, swaps in a fresh body.
 	rewind := retryablehttp.ReaderFunc(func() (io.Reader, error) { return bytes.NewReader(current), nil })
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, url, rewind)
+	req, err := retryablehttp.NewRequestWithContext(ctx, method, lr.url, rewind)
 	if err != nil {
 		return nil, nil, err
 	}
+	addHeaders(req.Header, lr.header)
 	req.Header.Set("Content-Type", "application/json")
 	attempt := 0
 	rc.PrepareRetry = func(r *http.Request) error {
 		attempt++
-		if current, err = body(attempt); err != nil {
+		if current, err = lr.body(attempt); err != nil {
 			return err
 		}
 		r.ContentLength = int64(len(current))
@@ -237,18 +253,25 @@ func (c *loginCaller) newRequest(ctx context.Context, url string, body func(int)
 	return req, rc, nil
 }
 
-// backoff is exponential with "equal jitter" (a random wait between half and
-// all of min·2^attempt), capped at max; a Retry-After on 429 or 503 is honoured
-// but capped at max too.
-func backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+func addHeaders(dst, src http.Header) {
+	for k, v := range src {
+		dst[k] = v
+	}
+}
+
+// backoff is the retry policy's wait before retry attempt+1: exponential
+// with "equal jitter" (a random wait between half and all of
+// min·multiplier^attempt), capped at max; a Retry-After on 429 or 503 is
+// honoured but capped at max too. Its signature is go-retryablehttp's Backoff.
+func (c *loginCaller) backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 			return clamp(d, 0, max)
 		}
 	}
 	d := max
-	if attempt < 30 && min<<attempt > 0 && min<<attempt < max {
-		d = min << attempt
+	if f := float64(min) * math.Pow(c.retry.Multiplier, float64(attempt)); f < float64(max) {
+		d = time.Duration(f)
 	}
 	return d/2 + rand.N(d/2+1)
 }

@@ -8,6 +8,7 @@ import (
 
 func TestBackoff(t *testing.T) {
 	const lo, hi = 100 * time.Millisecond, 2 * time.Second
+	backoff := newLoginCaller(&http.Client{}, RetryPolicy{}).backoff
 	for attempt, wantMax := range []time.Duration{100, 200, 400, 800, 1600, 2000, 2000} {
 		wantMax *= time.Millisecond
 		for range 50 {
@@ -39,5 +40,18 @@ func TestBackoff(t *testing.T) {
 		if d := backoff(lo, hi, 0, resp); d > lo {
 			t.Errorf("Retry-After %q: %v; want the normal backoff", bad, d)
 		}
+	}
+}
+
+func TestBackoffMultiplier(t *testing.T) {
+	backoff := newLoginCaller(&http.Client{}, RetryPolicy{Multiplier: 1.5}).backoff
+	for attempt, wantMax := range []time.Duration{1000, 1500, 2250, 3375} {
+		wantMax *= time.Millisecond
+		if d := backoff(time.Second, time.Minute, attempt, nil); d < wantMax/2 || d > wantMax {
+			t.Fatalf("attempt %d: %v; want within [%v, %v]", attempt, d, wantMax/2, wantMax)
+		}
+	}
+	if err := (RetryPolicy{Multiplier: 0.5}).validate("R"); err == nil {
+		t.Fatal("a multiplier below 1 must be refused")
 	}
 }

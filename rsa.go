@@ -3,6 +3,9 @@ package symauth
 import (
 	"context"
 	"crypto"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha512"
@@ -43,17 +46,19 @@ type RSAConfig struct {
 	SkipKeyManager bool          // never log in to the key manager
 	HTTPClient     *http.Client  // sends the login calls (proxy, root CAs); nil: a private default
 	Retry          RetryPolicy   // retries of each login call; zero: the default
+
+	// CommonJWT makes requests carry "Authorization: Bearer …" instead of
+	// the sessionToken header (opt-in; the pod must support it). The bearer
+	// token is renewed through the pod shortly before it expires.
+	CommonJWT bool
 }
 
 // RSA logs a bot in with the RSA workflow. It is a TokenSource that logs in on
 // every Token call (wrap it in a Session, as NewTransport does, to cache).
 // It is safe for concurrent use.
 type RSA struct {
-	username  string
-	signer    crypto.Signer
-	endpoints loginEndpoints
-	caller    *loginCaller
-	now       func() time.Time
+	jwt loginJWT // sub = the bot's username
+	bot botLogin
 }
 
 // NewRSA validates cfg and returns the RSA login. It does not touch the
@@ -69,8 +74,9 @@ func NewRSA(cfg RSAConfig) (*RSA, error) {
 			return nil, err
 		}
 	}
+	var agent string
 	if cfg.AgentURL != "" {
-		if _, err := parseBaseURL("RSAConfig.AgentURL", cfg.AgentURL); err != nil {
+		if agent, err = parseBaseURL("RSAConfig.AgentURL", cfg.AgentURL); err != nil {
 			return nil, err
 		}
 	}
@@ -87,55 +93,83 @@ func NewRSA(cfg RSAConfig) (*RSA, error) {
 	if client == nil {
 		client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
-	r := &RSA{
-		username:  cfg.Username,
-		signer:    cfg.PrivateKey,
-		endpoints: loginEndpoints{sessionURL: pod + rsaSessionLoginPath, sessionPath: rsaSessionLoginPath},
-		caller:    newLoginCaller(client, cfg.Retry),
-		now:       time.Now,
+	r := &RSA{jwt: loginJWT{subject: cfg.Username, signer: cfg.PrivateKey, now: time.Now}}
+	r.bot = botLogin{
+		caller:  newLoginCaller(client, cfg.Retry),
+		session: loginRequest{url: pod + rsaSessionLoginPath, endpoint: rsaSessionLoginPath},
+		newBody: r.jwt.newBody,
 	}
 	if !cfg.SkipKeyManager {
-		r.endpoints.keyManagerURL, r.endpoints.keyManagerPath = km+rsaKeyManagerLoginPath, rsaKeyManagerLoginPath
+		r.bot.keyManager = loginRequest{url: km + rsaKeyManagerLoginPath, endpoint: rsaKeyManagerLoginPath}
+		r.bot.skd = newKeyDelivery(agent)
+	}
+	if cfg.CommonJWT {
+		r.bot.commonJWT = newCommonJWT(pod)
 	}
 	return r, nil
 }
 
 // Token logs in: it signs one JWT and sends it to the pod and, unless
-// SkipKeyManager, to the key manager, concurrently. A retried call signs a
-// fresh JWT. A failure is an *AuthError.
-func (r *RSA) Token(ctx context.Context) (*Token, error) {
-	shared, err := r.loginBody()
+// SkipKeyManager or simplified key delivery applies, to the key manager, at
+// the same time. A retried call signs a fresh JWT. A failure is an *AuthError.
+func (r *RSA) Token(ctx context.Context) (*Token, error) { return r.bot.token(ctx) }
+
+// Refresh renews a token near its expiry: with CommonJWT, its bearer token
+// through the pod (a new login if the pod refuses the session); otherwise by a
+// new login. A Session calls it; it is rarely needed directly.
+func (r *RSA) Refresh(ctx context.Context, old *Token) (*Token, error) {
+	return r.bot.refresh(ctx, old)
+}
+
+// loginJWT signs the JWTs that RSA logins send: sub = subject (a bot's
+// username or an app's id), exp = now + 240 s, RS512.
+type loginJWT struct {
+	subject string
+	signer  crypto.Signer
+	now     func() time.Time
+}
+
+// newBody signs the JWT of one login and returns the body maker of its
+// calls: the first attempts share that JWT, retries sign a fresh one.
+func (j *loginJWT) newBody() (func(attempt int) ([]byte, error), error) {
+	shared, err := j.body()
 	if err != nil {
-		return nil, &AuthError{Endpoint: rsaSessionLoginPath, Err: err}
+		return nil, err
 	}
-	body := func(attempt int) ([]byte, error) {
+	return func(attempt int) ([]byte, error) {
 		if attempt == 0 {
 			return shared, nil
 		}
-		return r.loginBody()
-	}
-	return r.caller.loginPair(ctx, r.endpoints, body)
+		return j.body()
+	}, nil
 }
 
-// loginBody signs a JWT (sub = username, exp = now + 240 s) and returns the
-// login request body {"token":"<jwt>"}.
-func (r *RSA) loginBody() ([]byte, error) {
-	claims := jwt.RegisteredClaims{
-		Subject:   r.username,
-		ExpiresAt: jwt.NewNumericDate(r.now().Add(jwtLifetime).Truncate(time.Second)),
-	}
-	signed, err := jwt.NewWithClaims(signingMethodRS512, claims).SignedString(r.signer)
+// body signs a JWT and returns the login request body {"token":"<jwt>"}.
+func (j *loginJWT) body() ([]byte, error) {
+	signed, err := j.sign()
 	if err != nil {
-		return nil, fmt.Errorf("signing the login JWT: %w", err)
+		return nil, err
 	}
 	return json.Marshal(struct {
 		Token string `json:"token"`
 	}{signed})
 }
 
+func (j *loginJWT) sign() (string, error) {
+	claims := jwt.RegisteredClaims{
+		Subject:   j.subject,
+		ExpiresAt: jwt.NewNumericDate(j.now().Add(jwtLifetime).Truncate(time.Second)),
+	}
+	signed, err := jwt.NewWithClaims(signingMethodRS512, claims).SignedString(j.signer)
+	if err != nil {
+		return "", fmt.Errorf("signing the login JWT: %w", err)
+	}
+	return signed, nil
+}
+
 // String describes the login without key material.
 func (r *RSA) String() string {
-	return fmt.Sprintf("symauth.RSA{Username:%q PodLogin:%q}", r.username, r.endpoints.sessionURL)
+	return fmt.Sprintf("symauth.RSA{Username:%q PodLogin:%q}", r.jwt.subject, r.bot.session.url)
 }
 
 // GoString is String, for %#v.
@@ -217,7 +251,7 @@ func ParsePrivateKey(pemBytes []byte) (*rsa.PrivateKey, error) {
 			}
 			rsaKey, ok := key.(*rsa.PrivateKey)
 			if !ok {
-				return nil, fmt.Errorf("symauth: ParsePrivateKey: the key is %s; Symphony needs an RSA key", keyKind(key))
+				return nil, fmt.Errorf("symauth: ParsePrivateKey: this is %s; Symphony needs an RSA key", keyKind(key))
 			}
 			return rsaKey, nil
 		case "ENCRYPTED PRIVATE KEY":
@@ -231,14 +265,16 @@ func ParsePrivateKey(pemBytes []byte) (*rsa.PrivateKey, error) {
 	}
 }
 
-// keyKind names a parsed key's type without printing it.
+// keyKind names a parsed key's algorithm without printing it.
 func keyKind(key any) string {
 	switch key.(type) {
-	case *rsa.PrivateKey:
-		return "an RSA key"
-	case interface{ Public() crypto.PublicKey }:
-		return fmt.Sprintf("a %T key", key)
+	case *ecdsa.PrivateKey:
+		return "an ECDSA key"
+	case ed25519.PrivateKey:
+		return "an Ed25519 key"
+	case *ecdh.PrivateKey:
+		return "an ECDH key"
 	default:
-		return "not a private key"
+		return "not an RSA key"
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +31,12 @@ type Token struct {
 	KeyManagerToken    string    // "" when none was obtained (OBO, SKD, SkipKeyManager)
 	AuthorizationToken string    // "Bearer …" when the pod returned one, else ""
 	Expiry             time.Time // zero: unknown, valid until the server answers 401
+
+	// CommonJWT makes the Transport send AuthorizationToken in an
+	// Authorization header instead of the sessionToken header (the opt-in
+	// Common JWT mode of RSAConfig and CertConfig). Expiry is then the
+	// bearer token's, and the Session renews it shortly before.
+	CommonJWT bool
 }
 
 // TokenSource yields tokens. Implementations in this package (*RSA, *Cert) log
@@ -56,7 +63,7 @@ func (t Token) String() string {
 	return "symauth.Token{SessionToken:" + redactedOrNone(t.SessionToken) +
 		" KeyManagerToken:" + redactedOrNone(t.KeyManagerToken) +
 		" AuthorizationToken:" + redactedOrNone(t.AuthorizationToken) +
-		" Expiry:" + expiryText(t.Expiry) + "}"
+		" Expiry:" + expiryText(t.Expiry) + commonJWTText(t.CommonJWT) + "}"
 }
 
 // GoString describes the token without its values, for %#v.
@@ -64,7 +71,7 @@ func (t Token) GoString() string {
 	return "symauth.Token{SessionToken:" + quotedRedactedOrEmpty(t.SessionToken) +
 		", KeyManagerToken:" + quotedRedactedOrEmpty(t.KeyManagerToken) +
 		", AuthorizationToken:" + quotedRedactedOrEmpty(t.AuthorizationToken) +
-		", Expiry:" + fmt.Sprintf("%#v", t.Expiry) + "}"
+		", Expiry:" + fmt.Sprintf("%#v", t.Expiry) + ", CommonJWT:" + strconv.FormatBool(t.CommonJWT) + "}"
 }
 
 // Format implements fmt.Formatter so that no verb or flag (%v, %+v, %#v, %s,
@@ -115,6 +122,13 @@ func quotedRedactedOrEmpty(v string) string {
 	return `"` + redacted + `"`
 }
 
+func commonJWTText(on bool) string {
+	if on {
+		return " CommonJWT:true"
+	}
+	return ""
+}
+
 func expiryText(t time.Time) string {
 	if t.IsZero() {
 		return "none"
@@ -144,7 +158,9 @@ type SessionOptions struct {
 //
 // What is cached: the last token the source returned, until Invalidate is
 // called with it or its Expiry (when it has one) is less than 5 s away. A
-// cached token is read without a lock.
+// cached token is read without a lock. A token near its Expiry is renewed
+// through the source's Refresh method when it has one (RSA and Cert do, for
+// Common JWT), otherwise by a new login.
 //
 // When the network is touched: only when there is no usable cached token. Then
 // one login runs at a time, whatever the number of callers: they all share its
@@ -163,6 +179,12 @@ type Session struct {
 	current atomic.Pointer[Token]        // the cached token; nil: none
 	failure atomic.Pointer[loginFailure] // the last failed login since the last success; nil: none
 	logins  singleflight.Group           // one login at a time, shared by all waiting callers
+}
+
+// refresher is a TokenSource that can renew a token near its Expiry more
+// cheaply than a new login.
+type refresher interface {
+	Refresh(ctx context.Context, old *Token) (*Token, error)
 }
 
 // loginFailure records consecutive failed logins and when the next may start.
@@ -241,7 +263,13 @@ func (s *Session) login(callerCtx context.Context) (*Token, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(callerCtx), s.loginTimeout)
 	defer cancel()
 
-	t, err := s.src.Token(ctx)
+	var t *Token
+	var err error
+	if r, ok := s.src.(refresher); ok && s.current.Load() != nil {
+		t, err = r.Refresh(ctx, s.current.Load()) // expired, not rejected: renew it
+	} else {
+		t, err = s.src.Token(ctx)
+	}
 	if err == nil && t == nil {
 		err = errors.New("symauth: token source returned no token and no error")
 	}

@@ -15,6 +15,8 @@ var (
 	canonicalKeyManagerToken = textproto.CanonicalMIMEHeaderKey(HeaderKeyManagerToken)
 )
 
+const headerAuthorization = "Authorization"
+
 // maxDrainBytes bounds how much of a 401 body is read before the connection is
 // given back and the request replayed.
 const maxDrainBytes = 64 << 10
@@ -45,23 +47,27 @@ type Transport struct {
 	headers atomic.Pointer[tokenHeaders] // header values of the last token used
 }
 
-// tokenHeaders are the header values of one token, made once per token rather
-// than once per request. The slices are shared by every request sent with the
+// tokenHeaders are the headers of one token, made once per token rather than
+// once per request. The value slices are shared by every request sent with the
 // token: their capacity equals their length, so an append made further down
 // the stack copies instead of writing into them.
 type tokenHeaders struct {
 	tok             *Token
-	sessionToken    []string
+	sessionName     string   // canonical "Sessiontoken", or "Authorization" for Common JWT
+	sessionValue    []string // the session token, or the bearer token
 	keyManagerToken []string // nil when the token has none
 }
 
-// headersFor returns the header values of tok, from the cache when tok is the
-// token of the previous request.
+// headersFor returns the headers of tok, from the cache when tok is the token
+// of the previous request.
 func (t *Transport) headersFor(tok *Token) *tokenHeaders {
 	if h := t.headers.Load(); h != nil && h.tok == tok {
 		return h
 	}
-	h := &tokenHeaders{tok: tok, sessionToken: []string{tok.SessionToken}}
+	h := &tokenHeaders{tok: tok, sessionName: canonicalSessionToken, sessionValue: []string{tok.SessionToken}}
+	if tok.CommonJWT {
+		h.sessionName, h.sessionValue = headerAuthorization, []string{tok.AuthorizationToken}
+	}
 	if tok.KeyManagerToken != "" {
 		h.keyManagerToken = []string{tok.KeyManagerToken}
 	}
@@ -139,9 +145,9 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, tok *Token) (*ht
 	out := new(http.Request)
 	*out = *req
 	out.Body = body
-	out.Header = cloneHeaderWithout(req.Header, 2)
+	out.Header = cloneHeaderWithout(req.Header, 2, tok.CommonJWT)
 	h := t.headersFor(tok)
-	out.Header[canonicalSessionToken] = h.sessionToken
+	out.Header[h.sessionName] = h.sessionValue
 	if h.keyManagerToken != nil && isAgentPath(req.URL.Path) {
 		out.Header[canonicalKeyManagerToken] = h.keyManagerToken
 	}
@@ -198,13 +204,13 @@ func withoutTokens(req *http.Request) *http.Request {
 	}
 	out := new(http.Request)
 	*out = *req
-	out.Header = cloneHeaderWithout(req.Header, 0)
+	out.Header = cloneHeaderWithout(req.Header, 0, false)
 	return out
 }
 
 func hasTokenHeader(h http.Header) bool {
 	for k := range h {
-		if isTokenHeader(k) {
+		if isTokenHeader(k, false) {
 			return true
 		}
 	}
@@ -212,20 +218,22 @@ func hasTokenHeader(h http.Header) bool {
 }
 
 // cloneHeaderWithout copies h, leaving out the token headers in any letter
-// case, with room for extra more entries. Value slices are shared with h but
-// capped, so an append to the copy never writes into h's arrays.
-func cloneHeaderWithout(h http.Header, extra int) http.Header {
+// case — and Authorization too when withAuthorization — with room for extra
+// more entries. Value slices are shared with h but capped, so an append to
+// the copy never writes into h's arrays.
+func cloneHeaderWithout(h http.Header, extra int, withAuthorization bool) http.Header {
 	out := make(http.Header, len(h)+extra)
 	for k, v := range h {
-		if !isTokenHeader(k) {
+		if !isTokenHeader(k, withAuthorization) {
 			out[k] = v[:len(v):len(v)]
 		}
 	}
 	return out
 }
 
-func isTokenHeader(k string) bool {
-	return strings.EqualFold(k, HeaderSessionToken) || strings.EqualFold(k, HeaderKeyManagerToken)
+func isTokenHeader(k string, withAuthorization bool) bool {
+	return strings.EqualFold(k, HeaderSessionToken) || strings.EqualFold(k, HeaderKeyManagerToken) ||
+		withAuthorization && strings.EqualFold(k, headerAuthorization)
 }
 
 // isAgentPath reports whether path is on the Agent API: under /agent/, after

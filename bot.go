@@ -1,0 +1,128 @@
+package symauth
+
+import "context"
+
+// botLogin is what the RSA and certificate logins of a bot share: the session
+// and key manager calls, simplified key delivery (SKD) and Common JWT. It is
+// safe for concurrent use.
+type botLogin struct {
+	caller     *loginCaller
+	session    loginRequest // the session login call, without its body
+	keyManager loginRequest // the key manager login call; url "" when SkipKeyManager
+	skd        *keyDelivery // nil when SkipKeyManager
+	commonJWT  *commonJWT   // nil unless Common JWT is enabled
+
+	// newBody returns the body maker of one login (RSA: one JWT shared by the
+	// first attempts, fresh ones for retries); nil for a certificate login.
+	newBody func() (func(attempt int) ([]byte, error), error)
+}
+
+// token logs in. The key manager login runs together with the session login,
+// and is cancelled and ignored if simplified key delivery turns out to apply;
+// once SKD applied, later logins call the session first and the key manager
+// only if SKD no longer applies.
+func (b *botLogin) token(ctx context.Context) (*Token, error) {
+	session, keyManager := b.session, b.keyManager
+	if b.newBody != nil {
+		body, err := b.newBody()
+		if err != nil {
+			return nil, &AuthError{Endpoint: session.endpoint, Err: err}
+		}
+		session.body, keyManager.body = body, body
+	}
+	switch {
+	case keyManager.url == "":
+		return b.sessionLogin(ctx, session)
+	case b.skd.lastApplied():
+		return b.sessionThenKeyManager(ctx, session, keyManager)
+	default:
+		return b.loginBoth(ctx, session, keyManager)
+	}
+}
+
+func (b *botLogin) sessionLogin(ctx context.Context, session loginRequest) (*Token, error) {
+	resp, err := b.caller.login(ctx, session)
+	if err != nil {
+		return nil, err
+	}
+	return b.sessionToken(resp)
+}
+
+// sessionThenKeyManager logs in to the session, then to the key manager only
+// if SKD does not apply.
+func (b *botLogin) sessionThenKeyManager(ctx context.Context, session, keyManager loginRequest) (*Token, error) {
+	tok, err := b.sessionLogin(ctx, session)
+	if err != nil || b.skd.applies(ctx, b.caller, tok.SessionToken) {
+		return tok, err
+	}
+	km, err := b.caller.login(ctx, keyManager)
+	if err != nil {
+		return nil, err
+	}
+	tok.KeyManagerToken = km.token()
+	return tok, nil
+}
+
+// loginBoth sends the session and key manager login calls concurrently. When
+// the session is logged in and SKD applies, the key manager call is cancelled
+// and its result ignored. A session failure cancels the key manager call.
+func (b *botLogin) loginBoth(ctx context.Context, session, keyManager loginRequest) (*Token, error) {
+	kmCtx, cancelKM := context.WithCancel(ctx)
+	defer cancelKM()
+	type result struct {
+		token string
+		err   error
+	}
+	kmDone := make(chan result, 1)
+	go func() {
+		resp, err := b.caller.login(kmCtx, keyManager)
+		if err != nil {
+			kmDone <- result{err: err}
+			return
+		}
+		kmDone <- result{token: resp.token()}
+	}()
+	tok, err := b.sessionLogin(ctx, session)
+	if err != nil || b.skd.applies(ctx, b.caller, tok.SessionToken) {
+		cancelKM()
+		<-kmDone // the call has ended: nothing outlives the login
+		return tok, err
+	}
+	km := <-kmDone
+	if km.err != nil {
+		return nil, km.err
+	}
+	tok.KeyManagerToken = km.token
+	return tok, nil
+}
+
+// sessionToken makes the token of a session login answer: with Common JWT,
+// the bearer token is required and sets the expiry.
+func (b *botLogin) sessionToken(resp *loginResponse) (*Token, error) {
+	tok := &Token{SessionToken: resp.token(), AuthorizationToken: resp.AuthorizationToken}
+	if b.commonJWT == nil {
+		return tok, nil
+	}
+	if tok.AuthorizationToken == "" {
+		return nil, &AuthError{Endpoint: b.session.endpoint,
+			Message: "Common JWT is enabled but the pod answered no authorizationToken: is Common JWT enabled on this pod?"}
+	}
+	tok.AuthorizationToken = withBearerPrefix(tok.AuthorizationToken)
+	tok.CommonJWT = true
+	tok.Expiry = bearerExpiry(tok.AuthorizationToken)
+	return tok, nil
+}
+
+// refresh renews old: with Common JWT, its bearer token through the pod's
+// /login/idm/tokens, or by a new login if the pod refuses the session there;
+// otherwise by a new login.
+func (b *botLogin) refresh(ctx context.Context, old *Token) (*Token, error) {
+	if b.commonJWT == nil || old == nil || !old.CommonJWT {
+		return b.token(ctx)
+	}
+	tok, err := b.commonJWT.renew(ctx, b.caller, old)
+	if isUnauthorized(err) {
+		return b.token(ctx)
+	}
+	return tok, err
+}

@@ -1,0 +1,329 @@
+package symauth
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Paths of the extension app (circle of trust) endpoints.
+const (
+	extensionAppLoginPath = "/login/v1/pubkey/app/authenticate/extensionApp"
+	podCertPath           = "/pod/v1/podcert"
+)
+
+// ExtensionAppConfig configures the backend of an extension app: an app whose
+// front end runs inside Symphony and must prove to its backend, and the
+// backend to it, that each is talking to the real other (the circle of trust).
+type ExtensionAppConfig struct {
+	PodURL     string        // e.g. "https://acme.symphony.com"
+	AppID      string        // the app's id: the JWT's sub and the user JWTs' aud
+	PrivateKey crypto.Signer // the app's RSA key
+	HTTPClient *http.Client  // sends the calls to the pod; nil: a private default
+	Retry      RetryPolicy   // retries of each call; zero: the default
+}
+
+// ExtensionApp authenticates an extension app's backend, keeps the token
+// pairs it obtained until they expire, and verifies the user identity JWTs
+// its front end sends. It is safe for concurrent use.
+type ExtensionApp struct {
+	appID      string
+	jwt        loginJWT
+	caller     *loginCaller
+	loginURL   string
+	podCertURL string
+	now        func() time.Time
+
+	mu    sync.Mutex
+	pairs map[string]extensionAppPair // by app token, until expiry
+
+	certMu  sync.Mutex
+	podCert *x509.Certificate // cached after the first successful fetch
+}
+
+type extensionAppPair struct {
+	symphonyToken string
+	expireAt      time.Time
+}
+
+// ExtensionAppTokens is the answer of an extension app authentication: the
+// app token the backend made and the Symphony token the pod made. The front
+// end sends them back, and ValidateTokens checks that they belong together.
+// Its formatting methods never show the tokens.
+type ExtensionAppTokens struct {
+	AppID         string
+	AppToken      string
+	SymphonyToken string
+	ExpireAt      time.Time
+}
+
+// String describes the tokens without their values.
+func (t ExtensionAppTokens) String() string {
+	return fmt.Sprintf("symauth.ExtensionAppTokens{AppID:%q AppToken:%s SymphonyToken:%s ExpireAt:%s}",
+		t.AppID, redactedOrNone(t.AppToken), redactedOrNone(t.SymphonyToken), expiryText(t.ExpireAt))
+}
+
+// GoString is String, for %#v.
+func (t ExtensionAppTokens) GoString() string { return t.String() }
+
+// Format implements fmt.Formatter: no verb shows a token.
+func (t ExtensionAppTokens) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(t.String())) }
+
+// ExtensionAppUser is the user a verified identity JWT names.
+type ExtensionAppUser struct {
+	ID             int64
+	Username       string
+	EmailAddress   string
+	FirstName      string
+	LastName       string
+	DisplayName    string
+	Title          string
+	Company        string
+	CompanyID      string // a number or a string, depending on the pod
+	Location       string
+	AvatarURL      string
+	AvatarSmallURL string
+}
+
+// userClaim is the "user" claim of an identity JWT as pods write it: ids may
+// be JSON numbers or strings.
+type userClaim struct {
+	ID             json.Number     `json:"id"`
+	Username       string          `json:"username"`
+	EmailAddress   string          `json:"emailAddress"`
+	FirstName      string          `json:"firstName"`
+	LastName       string          `json:"lastName"`
+	DisplayName    string          `json:"displayName"`
+	Title          string          `json:"title"`
+	Company        string          `json:"company"`
+	CompanyID      json.RawMessage `json:"companyId"`
+	Location       string          `json:"location"`
+	AvatarURL      string          `json:"avatarUrl"`
+	AvatarSmallURL string          `json:"avatarSmallUrl"`
+}
+
+func (c *userClaim) user() (*ExtensionAppUser, error) {
+	id, err := c.ID.Int64()
+	if err != nil {
+		return nil, errors.New("symauth: user identity JWT refused: its user id is not a number")
+	}
+	return &ExtensionAppUser{
+		ID: id, Username: c.Username, EmailAddress: c.EmailAddress, FirstName: c.FirstName,
+		LastName: c.LastName, DisplayName: c.DisplayName, Title: c.Title, Company: c.Company,
+		CompanyID: strings.Trim(string(c.CompanyID), `"`), Location: c.Location,
+		AvatarURL: c.AvatarURL, AvatarSmallURL: c.AvatarSmallURL,
+	}, nil
+}
+
+// NewExtensionApp validates cfg. It does not touch the network.
+func NewExtensionApp(cfg ExtensionAppConfig) (*ExtensionApp, error) {
+	pod, err := parseBaseURL("ExtensionAppConfig.PodURL", cfg.PodURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateUsername("ExtensionAppConfig.AppID", cfg.AppID); err != nil {
+		return nil, err
+	}
+	if err := validateRSASigner("ExtensionAppConfig.PrivateKey", cfg.PrivateKey); err != nil {
+		return nil, err
+	}
+	if err := cfg.Retry.validate("ExtensionAppConfig.Retry"); err != nil {
+		return nil, err
+	}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	return &ExtensionApp{
+		appID:      cfg.AppID,
+		jwt:        loginJWT{subject: cfg.AppID, signer: cfg.PrivateKey, now: time.Now},
+		caller:     newLoginCaller(client, cfg.Retry),
+		loginURL:   pod + extensionAppLoginPath,
+		podCertURL: pod + podCertPath,
+		now:        time.Now,
+		pairs:      map[string]extensionAppPair{},
+	}, nil
+}
+
+// extensionAppAnswer is the pod's answer to an extension app authentication.
+type extensionAppAnswer struct {
+	AppID         string `json:"appId"`
+	AppToken      string `json:"appToken"`
+	SymphonyToken string `json:"symphonyToken"`
+	ExpireAt      int64  `json:"expireAt"`
+}
+
+func (a *extensionAppAnswer) required() (string, string) { return a.SymphonyToken, "symphonyToken" }
+
+// Authenticate authenticates the app with a fresh random app token and keeps
+// the (app token, Symphony token) pair until it expires, for ValidateTokens.
+func (a *ExtensionApp) Authenticate(ctx context.Context) (*ExtensionAppTokens, error) {
+	appToken, err := randomToken()
+	if err != nil {
+		return nil, &AuthError{Endpoint: extensionAppLoginPath, Err: err}
+	}
+	body := func(int) ([]byte, error) { // a fresh JWT for every attempt
+		signed, err := a.jwt.sign()
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(struct {
+			AppToken  string `json:"appToken"`
+			AuthToken string `json:"authToken"`
+		}{appToken, signed})
+	}
+	var ans extensionAppAnswer
+	if err := a.caller.call(ctx, loginRequest{url: a.loginURL, endpoint: extensionAppLoginPath, body: body}, &ans); err != nil {
+		return nil, err
+	}
+	if ans.AppToken != "" && ans.AppToken != appToken {
+		return nil, &AuthError{Endpoint: extensionAppLoginPath, StatusCode: http.StatusOK, Message: "the pod answered another app token than the one sent"}
+	}
+	tokens := &ExtensionAppTokens{AppID: a.appID, AppToken: appToken, SymphonyToken: ans.SymphonyToken, ExpireAt: unixTime(ans.ExpireAt)}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.prune()
+	a.pairs[appToken] = extensionAppPair{symphonyToken: ans.SymphonyToken, expireAt: tokens.ExpireAt}
+	return tokens, nil
+}
+
+// ValidateTokens reports whether appToken and symphonyToken are a pair this
+// app obtained from Authenticate and that has not expired. The comparison
+// takes constant time.
+func (a *ExtensionApp) ValidateTokens(appToken, symphonyToken string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.prune()
+	p, ok := a.pairs[appToken]
+	return ok && subtle.ConstantTimeCompare([]byte(p.symphonyToken), []byte(symphonyToken)) == 1
+}
+
+// prune forgets expired pairs. a.mu is held.
+func (a *ExtensionApp) prune() {
+	now := a.now()
+	for k, p := range a.pairs {
+		if !p.expireAt.IsZero() && !now.Before(p.expireAt) {
+			delete(a.pairs, k)
+		}
+	}
+}
+
+// PodCertificate returns the pod's certificate, whose key signs user identity
+// JWTs. It is fetched from the pod once and cached.
+func (a *ExtensionApp) PodCertificate(ctx context.Context) (*x509.Certificate, error) {
+	a.certMu.Lock()
+	defer a.certMu.Unlock()
+	if a.podCert != nil {
+		return a.podCert, nil
+	}
+	var ans podCertAnswer
+	if err := a.caller.call(ctx, loginRequest{method: http.MethodGet, url: a.podCertURL, endpoint: podCertPath}, &ans); err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode([]byte(ans.Certificate))
+	if block == nil {
+		return nil, &AuthError{Endpoint: podCertPath, StatusCode: http.StatusOK, Message: "the certificate is not PEM"}
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, &AuthError{Endpoint: podCertPath, StatusCode: http.StatusOK, Message: "the certificate cannot be parsed", Err: err}
+	}
+	if _, ok := cert.PublicKey.(*rsa.PublicKey); !ok {
+		return nil, &AuthError{Endpoint: podCertPath, StatusCode: http.StatusOK, Message: "the certificate's key is not RSA"}
+	}
+	a.podCert = cert
+	return cert, nil
+}
+
+type podCertAnswer struct {
+	Certificate string `json:"certificate"`
+}
+
+func (a *podCertAnswer) required() (string, string) { return a.Certificate, "certificate" }
+
+// userIdentityClaims are the claims of a user identity JWT.
+type userIdentityClaims struct {
+	jwt.RegisteredClaims
+	User *userClaim `json:"user"`
+}
+
+// VerifyUserJWT verifies a user identity JWT that the app's front end got from
+// Symphony: RS512, signed with the pod certificate's key, aud = the app id,
+// not expired; and returns the user it names. The JWT never appears in an
+// error.
+func (a *ExtensionApp) VerifyUserJWT(ctx context.Context, token string) (*ExtensionAppUser, error) {
+	cert, err := a.PodCertificate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var claims userIdentityClaims
+	_, err = jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return cert.PublicKey, nil },
+		jwt.WithValidMethods([]string{"RS512"}),
+		jwt.WithAudience(a.appID),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(a.now),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("symauth: user identity JWT refused: %w", jwtReason(err))
+	}
+	if claims.User == nil {
+		return nil, errors.New("symauth: user identity JWT refused: it has no user claim")
+	}
+	return claims.User.user()
+}
+
+// jwtReason returns the golang-jwt sentinel error behind err, whose text
+// never holds the token.
+func jwtReason(err error) error {
+	for _, reason := range []error{
+		jwt.ErrTokenMalformed, jwt.ErrTokenSignatureInvalid, jwt.ErrTokenExpired, jwt.ErrTokenInvalidAudience,
+		jwt.ErrTokenRequiredClaimMissing, jwt.ErrTokenNotValidYet, jwt.ErrTokenUnverifiable, jwt.ErrTokenInvalidClaims,
+	} {
+		if errors.Is(err, reason) {
+			return reason
+		}
+	}
+	return jwt.ErrTokenUnverifiable
+}
+
+// String describes the app without any token or key.
+func (a *ExtensionApp) String() string { return fmt.Sprintf("symauth.ExtensionApp{AppID:%q}", a.appID) }
+
+// GoString is String, for %#v.
+func (a *ExtensionApp) GoString() string { return a.String() }
+
+// randomToken returns 32 random bytes in hex.
+func randomToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// unixTime reads a Unix timestamp in milliseconds, or in seconds when it is
+// too small to be milliseconds of this century; zero for 0.
+func unixTime(v int64) time.Time {
+	switch {
+	case v <= 0:
+		return time.Time{}
+	case v < 1e11: // seconds: before 5138 AD; milliseconds: before 1973
+		return time.Unix(v, 0)
+	default:
+		return time.UnixMilli(v)
+	}
+}

@@ -1,0 +1,221 @@
+package symauth
+
+import (
+	"context"
+	"crypto"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Paths of the on-behalf-of endpoints. The RSA variant lives on the pod, the
+// certificate variant (a deprecated API) on the session auth host.
+const (
+	oboAppLoginPath     = "/login/pubkey/app/authenticate"
+	oboUserIDPath       = "/login/pubkey/app/user/%s/authenticate"
+	oboUsernamePath     = "/login/pubkey/app/username/%s/authenticate"
+	oboCertAppLoginPath = "/sessionauth/v1/app/authenticate"
+	oboCertUserIDPath   = "/sessionauth/v1/app/user/%s/authenticate"
+	oboCertUsernamePath = "/sessionauth/v1/app/username/%s/authenticate"
+)
+
+// OBOConfig configures an on-behalf-of (OBO) app: an app that acts for the
+// users who installed it. Give PodURL, AppID and PrivateKey for the RSA
+// variant, or SessionAuthURL and Certificate for the certificate variant.
+type OBOConfig struct {
+	PodURL     string        // RSA variant, e.g. "https://acme.symphony.com"
+	AppID      string        // the app's id: the JWT's sub; for the certificate variant, its CN (optional there)
+	PrivateKey crypto.Signer // RSA variant: the app's RSA key
+	HTTPClient *http.Client  // RSA variant: sends the login calls; nil: a private default
+
+	SessionAuthURL string                                // certificate variant, e.g. "https://acme-api.symphony.com:8444"
+	Certificate    tls.Certificate                       // certificate variant: the app's certificate
+	RootCAs        *x509.CertPool                        // certificate variant; nil: system roots
+	Proxy          func(*http.Request) (*url.URL, error) // certificate variant; nil: from the environment
+
+	Retry RetryPolicy // retries of each login call; zero: the default
+}
+
+// OBO logs an app in and obtains sessions for the users it acts for. The app
+// session is cached in a Session shared by every user's TokenSource, and
+// obtained again, once, when the pod refuses it. It is safe for concurrent use.
+type OBO struct {
+	appID    string
+	app      *Session // the app session
+	caller   *loginCaller
+	base     string // where the user step is: the pod, or session auth
+	idPath   string // the user step's path format, by user id
+	namePath string // the user step's path format, by username
+}
+
+// NewOBO validates cfg and returns the OBO app. It does not touch the network.
+func NewOBO(cfg OBOConfig) (*OBO, error) {
+	rsaVariant := cfg.PrivateKey != nil
+	certVariant := len(cfg.Certificate.Certificate) > 0
+	switch {
+	case rsaVariant && certVariant:
+		return nil, errors.New("symauth: OBOConfig has both PrivateKey and Certificate; give one")
+	case !rsaVariant && !certVariant:
+		return nil, errors.New("symauth: OBOConfig.PrivateKey is missing (or OBOConfig.Certificate for the certificate variant)")
+	}
+	if err := cfg.Retry.validate("OBOConfig.Retry"); err != nil {
+		return nil, err
+	}
+	if rsaVariant {
+		return newRSAOBO(cfg)
+	}
+	return newCertOBO(cfg)
+}
+
+func newRSAOBO(cfg OBOConfig) (*OBO, error) {
+	pod, err := parseBaseURL("OBOConfig.PodURL", cfg.PodURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateUsername("OBOConfig.AppID", cfg.AppID); err != nil {
+		return nil, err
+	}
+	if err := validateRSASigner("OBOConfig.PrivateKey", cfg.PrivateKey); err != nil {
+		return nil, err
+	}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	o := &OBO{
+		appID:    cfg.AppID,
+		caller:   newLoginCaller(client, cfg.Retry),
+		base:     pod,
+		idPath:   oboUserIDPath,
+		namePath: oboUsernamePath,
+	}
+	jwt := &loginJWT{subject: cfg.AppID, signer: cfg.PrivateKey, now: time.Now}
+	o.app = NewSession(&oboApp{caller: o.caller, login: loginRequest{url: pod + oboAppLoginPath, endpoint: oboAppLoginPath}, newBody: jwt.newBody})
+	return o, nil
+}
+
+func newCertOBO(cfg OBOConfig) (*OBO, error) {
+	sa, err := parseTLSBaseURL("OBOConfig.SessionAuthURL", cfg.SessionAuthURL)
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := validateClientCertificate("OBOConfig.Certificate", cfg.Certificate, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	appID := leaf.Subject.CommonName
+	if cfg.AppID != "" && cfg.AppID != appID {
+		return nil, fmt.Errorf("symauth: OBOConfig.AppID is %q but the certificate's CN is %q", cfg.AppID, appID)
+	}
+	o := &OBO{
+		appID:    appID,
+		caller:   newLoginCaller(&http.Client{Transport: mutualTLSTransport(cfg.Certificate, cfg.RootCAs, cfg.Proxy)}, cfg.Retry),
+		base:     sa,
+		idPath:   oboCertUserIDPath,
+		namePath: oboCertUsernamePath,
+	}
+	o.app = NewSession(&oboApp{caller: o.caller, login: loginRequest{url: sa + oboCertAppLoginPath, endpoint: oboCertAppLoginPath}})
+	return o, nil
+}
+
+// UserID returns the TokenSource of the user with this id: each Token call
+// obtains a new user session (wrap it in a Session, as NewTransport does, to
+// cache it). An OBO session has no key manager token.
+func (o *OBO) UserID(id int64) TokenSource {
+	if id <= 0 {
+		return errorSource{fmt.Errorf("symauth: OBO user id %d: user ids are positive", id)}
+	}
+	return o.user(fmt.Sprintf(o.idPath, strconv.FormatInt(id, 10)))
+}
+
+// Username returns the TokenSource of the user with this username; see UserID.
+func (o *OBO) Username(name string) TokenSource {
+	if err := validateUsername("OBO username", name); err != nil {
+		return errorSource{err}
+	}
+	return o.user(fmt.Sprintf(o.namePath, url.PathEscape(name)))
+}
+
+func (o *OBO) user(path string) TokenSource {
+	return &oboUser{obo: o, url: o.base + path, endpoint: path}
+}
+
+// AppSession is the Session caching the app's own session token, shared by
+// every user's TokenSource.
+func (o *OBO) AppSession() *Session { return o.app }
+
+// String describes the OBO app without any token or key.
+func (o *OBO) String() string { return fmt.Sprintf("symauth.OBO{AppID:%q}", o.appID) }
+
+// GoString is String, for %#v.
+func (o *OBO) GoString() string { return o.String() }
+
+// oboApp is the app's own login, cached by OBO.app.
+type oboApp struct {
+	caller  *loginCaller
+	login   loginRequest
+	newBody func() (func(attempt int) ([]byte, error), error) // nil: certificate variant
+}
+
+func (a *oboApp) Token(ctx context.Context) (*Token, error) {
+	req := a.login
+	if a.newBody != nil {
+		body, err := a.newBody()
+		if err != nil {
+			return nil, &AuthError{Endpoint: req.endpoint, Err: err}
+		}
+		req.body = body
+	}
+	resp, err := a.caller.login(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return &Token{SessionToken: resp.token()}, nil
+}
+
+// oboUser obtains a user's session with the app's session.
+type oboUser struct {
+	obo           *OBO
+	url, endpoint string
+}
+
+// Token obtains a user session. If the pod refuses the app session (401), the
+// app session is obtained again — once, shared with every other user — and
+// the user step retried once.
+func (u *oboUser) Token(ctx context.Context) (*Token, error) {
+	app, err := u.obo.app.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := u.login(ctx, app)
+	if !isUnauthorized(err) {
+		return tok, err
+	}
+	u.obo.app.Invalidate(app)
+	if app, err = u.obo.app.Token(ctx); err != nil {
+		return nil, err
+	}
+	return u.login(ctx, app)
+}
+
+func (u *oboUser) login(ctx context.Context, app *Token) (*Token, error) {
+	resp, err := u.obo.caller.login(ctx, loginRequest{
+		url: u.url, endpoint: u.endpoint,
+		header: http.Header{canonicalSessionToken: {app.SessionToken}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Token{SessionToken: resp.token()}, nil
+}
+
+// errorSource is a TokenSource that always fails with err: what a constructor
+// without an error result returns for bad input.
+type errorSource struct{ err error }
+
+func (e errorSource) Token(context.Context) (*Token, error) { return nil, e.err }

@@ -1,0 +1,104 @@
+package symauth_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/symauthtest"
+)
+
+// newSKDPod starts a server whose session tokens allow simplified key
+// delivery, with an agent of the given version.
+func newSKDPod(t testing.TB, skd bool, agentVersion string) *symauthtest.Server {
+	t.Helper()
+	srv, err := symauthtest.Start(symauthtest.Options{SimplifiedKeyDelivery: skd, AgentVersion: agentVersion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	if _, err := srv.RegisterUser(botName, botKey().Public()); err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+func TestSimplifiedKeyDelivery(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		skdClaim     bool
+		agentVersion string
+		withAgent    bool
+		wantSKD      bool
+	}{
+		{"claim and agent 24.12", true, "Agent-24.12.1-2003", true, true},
+		{"claim and agent 25.10", true, "Agent-25.10.0", true, true},
+		{"claim, no agent configured", true, "", false, true},
+		{"claim, agent 24.11", true, "Agent-24.11.3", true, false},
+		{"claim, agent version unreadable", true, "unknown", true, false},
+		{"no claim, agent 25.10", false, "Agent-25.10.0", true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newSKDPod(t, tc.skdClaim, tc.agentVersion)
+			cfg := rsaConfig(srv)
+			if tc.withAgent {
+				cfg.AgentURL = srv.URL
+			}
+			client := &http.Client{Transport: symauth.NewTransport(newRSA(t, cfg), srv.Client().Transport)}
+			for i := range 3 { // a first login and two re-logins
+				if i > 0 {
+					srv.RevokeSessions()
+				}
+				if status, body := get(t, client, srv.URL+symauthtest.PathDatafeeds); status != http.StatusOK {
+					t.Fatalf("login %d: agent call %d %s", i+1, status, body)
+				}
+			}
+			relay := srv.Calls(symauthtest.PathRelay)
+			switch {
+			case tc.wantSKD && relay > 1:
+				t.Fatalf("SKD applies, yet %d key manager logins (at most the first, cancelled)", relay)
+			case !tc.wantSKD && relay != 3:
+				t.Fatalf("SKD does not apply: %d key manager logins; want 3", relay)
+			}
+			if tc.withAgent && tc.skdClaim && srv.Calls(symauthtest.PathAgentInfo) != 1 {
+				t.Fatalf("agent version asked %d times; want once (cached)", srv.Calls(symauthtest.PathAgentInfo))
+			}
+		})
+	}
+}
+
+// With SKD the key manager token is neither obtained nor sent.
+func TestSKDTokenHasNoKeyManagerToken(t *testing.T) {
+	srv := newSKDPod(t, true, "Agent-24.12.0")
+	cfg := rsaConfig(srv)
+	cfg.AgentURL = srv.URL
+	tok, err := newRSA(t, cfg).Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.KeyManagerToken != "" {
+		t.Fatal("SKD applies but the token has a key manager token")
+	}
+}
+
+// An agent that does not answer its version is a doubt: the key manager login
+// happens, and the agent is asked again next time.
+func TestSKDAgentDownMeansKeyManager(t *testing.T) {
+	srv := newSKDPod(t, true, "Agent-25.1.0")
+	srv.InjectFault(symauthtest.PathAgentInfo, symauthtest.Fault{Status: http.StatusBadRequest, Times: 1})
+	cfg := rsaConfig(srv)
+	cfg.AgentURL = srv.URL
+	auth := newRSA(t, cfg)
+	tok, err := auth.Token(context.Background())
+	if err != nil || tok.KeyManagerToken == "" {
+		t.Fatalf("agent down: token %v, err %v; want a key manager token", tok, err)
+	}
+	tok, err = auth.Token(context.Background())
+	if err != nil || tok.KeyManagerToken != "" {
+		t.Fatalf("agent back: token %v, err %v; want SKD", tok, err)
+	}
+	if got := srv.Calls(symauthtest.PathAgentInfo); got != 2 {
+		t.Fatalf("agent asked %d times; want 2 (a failure is not cached)", got)
+	}
+}
