@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/symauth/symauth"
+)
+
+// The login steps and the API steps.
+//
+// symauth's RSA and Cert make the session and key manager calls concurrently
+// and return the first failure, which cancels the other call. To report each
+// endpoint on its own, the session login step logs in with SkipKeyManager
+// (the session endpoint alone), and the key manager step, run only once that
+// passed, then runs the complete login exactly as token and whoami build it
+// (loginFlags.newLogin): the session endpoint has just answered, so a failure
+// there is, as its AuthError.Endpoint tells anyway, the key manager's. This
+// costs one more session login than a check strictly needs, and in return no
+// step's result is ever "unknown".
+
+// keyManagerEndpoints are the key manager login paths, as
+// AuthError.Endpoint names them.
+var keyManagerEndpoints = map[string]bool{"/relay/pubkey/authenticate": true, "/keyauth/v1/authenticate": true}
+
+// checkSessionLogin logs in at the pod (RSA) or session auth (certificate)
+// only, and keeps the session token for the session info step.
+func (c *checker) checkSessionLogin(ctx context.Context) outcome {
+	src, err := c.sessionOnlyLogin()
+	if err != nil {
+		return setupFailure(err)
+	}
+	tok, err := src.Token(ctx)
+	if err != nil {
+		return c.loginFailure(err)
+	}
+	c.sessionToken = tok
+	return passed("session token received for %q", c.username())
+}
+
+// sessionOnlyLogin is the login newLogin builds, with SkipKeyManager, from
+// what the file steps read.
+func (c *checker) sessionOnlyLogin() (symauth.TokenSource, error) {
+	f := c.flags
+	if f.usesCert() {
+		auth, err := symauth.NewCert(symauth.CertConfig{
+			SessionAuthURL: f.sessionAuth, Certificate: c.cert, RootCAs: c.roots, SkipKeyManager: true,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return auth, nil
+	}
+	auth, err := symauth.NewRSA(symauth.RSAConfig{
+		PodURL: f.pod, Username: f.user, PrivateKey: c.key, SkipKeyManager: true,
+		HTTPClient: &http.Client{Transport: httpTransport(c.roots)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return auth, nil
+}
+
+// checkKeyManagerLogin runs the complete login, session and key manager, as
+// token and whoami do, and keeps its tokens for the agent step. The login
+// makes no key manager call when simplified key delivery applies.
+func (c *checker) checkKeyManagerLogin(ctx context.Context) outcome {
+	l, err := c.flags.newLogin()
+	if err != nil {
+		return setupFailure(err)
+	}
+	tok, err := l.source.Token(ctx)
+	if err != nil {
+		return c.loginFailure(err)
+	}
+	c.fullToken = tok
+	if tok.KeyManagerToken == "" {
+		return passed("not needed: the session may use simplified key delivery, which the agent (if any) supports")
+	}
+	return passed("key manager token received for %q", c.username())
+}
+
+// setupFailure explains a login that could not even be built: a flag the
+// root package refuses.
+func setupFailure(err error) outcome {
+	return failed(flagNames.Replace(err.Error()), "fix the flag named above")
+}
+
+// loginFailure explains a failed login from its *AuthError: the endpoint, the
+// HTTP status and the server's message, or the network failure.
+func (c *checker) loginFailure(err error) outcome {
+	var ae *symauth.AuthError
+	if !errors.As(err, &ae) {
+		return failed(flagNames.Replace(err.Error()), "check the flags and this machine's network")
+	}
+	role := rolePod
+	switch {
+	case keyManagerEndpoints[ae.Endpoint]:
+		role = roleKeyManager
+	case c.flags.usesCert():
+		role = roleSessionAuth
+	}
+	if ae.StatusCode == 0 {
+		return c.netFailure(ae.Endpoint, ae.Err, c.hostFor[role].netTarget())
+	}
+	detail := fmt.Sprintf("%s: HTTP %d %s", ae.Endpoint, ae.StatusCode, http.StatusText(ae.StatusCode))
+	if ae.Message != "" {
+		detail += ": " + ae.Message
+	}
+	return failed(detail, c.loginAdvice(ae.StatusCode, role)...)
+}
+
+// loginAdvice says what to do about a login endpoint of role answering status.
+func (c *checker) loginAdvice(status int, role string) []string {
+	user, cert := c.username(), c.flags.usesCert()
+	switch {
+	case status >= 300 && status < 400:
+		return []string{"the URL points at a page that redirects: use the base URL of the pod (https://acme.symphony.com; " +
+			"for certificate login the session auth URL, often https://acme-api.symphony.com:8444)"}
+	case status == http.StatusUnauthorized && cert:
+		return []string{"the certificate was not accepted: it must be issued by a CA registered in the pod, and its CN must be the bot's username"}
+	case status == http.StatusUnauthorized && role == roleKeyManager:
+		return []string{"the key manager refused the login the pod accepted: check that --km belongs to the same deployment as --pod"}
+	case status == http.StatusUnauthorized:
+		return []string{
+			fmt.Sprintf("the pod has no public key for user %q matching this private key: upload bot-public.pem "+
+				"(the public half of --key: openssl rsa -in KEY -pubout) in the Admin Console", user),
+			fmt.Sprintf("check that --user %q is the bot's username, and this machine's clock (the JWT is valid 240 s)", user),
+		}
+	case status == http.StatusForbidden && cert:
+		return []string{fmt.Sprintf("certificate authentication is not allowed for user %q: check in the Admin Console that the account "+
+			"exists with the certificate's CN as username, is active, and may log in with a certificate", user)}
+	case status == http.StatusForbidden:
+		return []string{fmt.Sprintf("the account %q is disabled, or not allowed to log in this way: check in the Admin Console "+
+			"that it is an active service account with RSA authentication", user)}
+	case status == http.StatusBadRequest:
+		return []string{"the server refused the request as malformed: check that the URL is the base URL; " +
+			"for certificate login, that no proxy between here and the server drops the client certificate"}
+	case status == http.StatusNotFound:
+		return []string{"there is no login endpoint at this URL: use the base URL (pod: https://acme.symphony.com; " +
+			"session auth and key manager for certificates: often https://acme-api.symphony.com:8444)"}
+	case status == http.StatusTooManyRequests || status >= 500:
+		return []string{fmt.Sprintf("the %s is unavailable or overloaded: try again later; if it lasts, tell your Symphony administrator", role)}
+	case status >= 200 && status < 300:
+		return []string{"the answer is not a login token: the URL may point at something other than Symphony (a web page, a proxy's sign-in page)"}
+	}
+	return []string{"unexpected answer: check the URL"}
+}
+
+// checkSessionInfo asks the pod who the session from the session login step
+// belongs to, and checks that it is the bot.
+func (c *checker) checkSessionInfo(ctx context.Context) outcome {
+	var info sessionInfo
+	const path = "/pod/v2/sessioninfo"
+	if status, err := c.apiGet(ctx, c.sessionToken, c.flags.pod, path, &info); err != nil {
+		return c.apiFailure(path, status, err, c.hostFor[rolePod])
+	}
+	if want := c.username(); info.Username != want {
+		return failed(fmt.Sprintf("the session is user %q (id %d), not %q", info.Username, info.ID, want),
+			"these credentials belong to another account: use the bot's own key or certificate, or fix --user")
+	}
+	return passed("%q (user id %d)", info.Username, info.ID)
+}
+
+// checkAgent asks the agent its version, with the tokens of the key manager
+// login step.
+func (c *checker) checkAgent(ctx context.Context) outcome {
+	var info struct {
+		Version string `json:"version"`
+	}
+	const path = "/agent/v1/info"
+	if status, err := c.apiGet(ctx, c.fullToken, c.flags.agent, path, &info); err != nil {
+		return c.apiFailure(path, status, err, c.hostFor[roleAgent])
+	}
+	return passed("version %q", info.Version)
+}
+
+// fixedToken is a TokenSource that yields a token an earlier step obtained,
+// so that the API steps use its session instead of logging in again.
+type fixedToken struct{ tok *symauth.Token }
+
+func (f fixedToken) Token(context.Context) (*symauth.Token, error) { return f.tok, nil }
+
+// maxAPIAnswer caps how much of an API answer is read.
+const maxAPIAnswer = 1 << 20
+
+// apiGet GETs base+path through symauth's Transport with tok, without
+// following redirects, and decodes a 200 answer into v. status is the HTTP
+// status, 0 when no answer came.
+func (c *checker) apiGet(ctx context.Context, tok *symauth.Token, base, path string, v any) (status int, err error) {
+	client := &http.Client{
+		Transport:     symauth.NewTransport(fixedToken{tok}, httpTransport(c.roots)),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	defer client.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+path, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, fmt.Errorf("HTTP %s", resp.Status)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxAPIAnswer)).Decode(v); err != nil {
+		return resp.StatusCode, errors.New("the answer is not the expected JSON")
+	}
+	return resp.StatusCode, nil
+}
+
+// apiFailure explains a failed API call to path on host h.
+func (c *checker) apiFailure(path string, status int, err error, h *hostTarget) outcome {
+	detail := path + ": " + err.Error()
+	switch {
+	case status == 0:
+		return c.netFailure(path, err, h.netTarget())
+	case status >= 300 && status < 400:
+		return failed(detail, "the URL points at a page that redirects: give "+h.what+" as the service's base URL")
+	case status == http.StatusUnauthorized:
+		return failed(detail, "the tokens the login returned are refused here: check that "+h.what+" belongs to the same deployment as the login URLs")
+	case status == http.StatusNotFound:
+		return failed(detail, h.what+" is not the service's base URL: "+path+" is not found there")
+	case status == http.StatusTooManyRequests || status >= 500:
+		return failed(detail, "the service is unavailable or overloaded: try again later")
+	case status == http.StatusOK:
+		return failed(detail, h.what+" may point at a web page rather than the Symphony API")
+	}
+	return failed(detail, "unexpected answer: check "+h.what)
+}

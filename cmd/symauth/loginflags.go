@@ -1,0 +1,170 @@
+package main
+
+import (
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/symauth/symauth"
+)
+
+// passwordEnv is read when --password is not given, so that a password need
+// not appear in the process list.
+const passwordEnv = "SYMAUTH_CERT_PASSWORD"
+
+// loginFlags are the flags shared by the commands that log a bot in: token,
+// whoami and check.
+type loginFlags struct {
+	pod, keyManager, agent, sessionAuth string
+	user, keyFile                       string
+	certFile, password                  string
+	caFile                              string
+	timeout                             time.Duration
+}
+
+func (f *loginFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.pod, "pod", "", "pod base `URL`, e.g. https://acme.symphony.com")
+	fs.StringVar(&f.keyManager, "km", "", "key manager base `URL` (default: --pod for RSA, --sessionauth for a certificate)")
+	fs.StringVar(&f.agent, "agent", "", "agent base `URL` (optional)")
+	fs.StringVar(&f.user, "user", "", "the bot's `username` (RSA login)")
+	fs.StringVar(&f.keyFile, "key", "", "the bot's RSA private key: a PEM `FILE`, PKCS#1 or PKCS#8 (RSA login)")
+	fs.StringVar(&f.certFile, "cert", "", "the bot's certificate: a PKCS#12 `FILE` (.p12), or PEM holding certificate and key (certificate login)")
+	fs.StringVar(&f.password, "password", "", "password of the --cert PKCS#12 file (default: $"+passwordEnv+")")
+	fs.StringVar(&f.sessionAuth, "sessionauth", "", "session auth base `URL` for certificate login, e.g. https://acme-api.symphony.com:8444")
+	fs.StringVar(&f.caFile, "ca", "", "also trust the CA certificates in this PEM `FILE`, e.g. the emulator's ca.pem")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "give up after this long")
+}
+
+// usesCert reports whether the flags ask for a certificate login.
+func (f *loginFlags) usesCert() bool { return f.certFile != "" }
+
+// validate checks that the flags describe one login, naming what is missing.
+func (f *loginFlags) validate() error {
+	switch {
+	case f.keyFile != "" && f.certFile != "":
+		return errors.New("give --key (RSA login) or --cert (certificate login), not both")
+	case f.keyFile == "" && f.certFile == "":
+		return errors.New("give --key FILE (RSA login) or --cert FILE (certificate login)")
+	case f.usesCert() && f.sessionAuth == "":
+		return errors.New("--cert needs --sessionauth URL")
+	case !f.usesCert() && f.pod == "":
+		return errors.New("--key needs --pod URL")
+	case !f.usesCert() && f.user == "":
+		return errors.New("--key needs --user NAME")
+	}
+	return nil
+}
+
+// certPassword is --password, or $SYMAUTH_CERT_PASSWORD.
+func (f *loginFlags) certPassword() string {
+	if f.password != "" {
+		return f.password
+	}
+	return os.Getenv(passwordEnv)
+}
+
+// rootCAs is the system pool plus the certificates of --ca.
+func (f *loginFlags) rootCAs() (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if f.caFile == "" {
+		return pool, nil
+	}
+	data, err := os.ReadFile(f.caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--ca: %w", err)
+	}
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("--ca: %s holds no PEM certificate", f.caFile)
+	}
+	return pool, nil
+}
+
+// httpTransport returns a transport trusting rootCAs, for login and API calls.
+func httpTransport(roots *x509.CertPool) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	return t
+}
+
+// readKey reads and parses the --key file.
+func readKey(file string) (*rsa.PrivateKey, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return symauth.ParsePrivateKey(data)
+}
+
+// readCert reads the --cert file: PKCS#12, or PEM when it looks like PEM.
+func readCert(file, password string) (tls.Certificate, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	if strings.Contains(string(data), "-----BEGIN ") {
+		return symauth.LoadPEM(data)
+	}
+	return symauth.LoadPKCS12(data, password)
+}
+
+// login is what a login command needs: the token source and where to call.
+type login struct {
+	source    symauth.TokenSource
+	username  string          // "" when only the certificate knows it
+	podURL    string          // "" when not given (certificate login without --pod)
+	agentURL  string          // "" when not given
+	transport *http.Transport // trusts --ca; for API calls
+}
+
+// newLogin builds the login the flags describe. It reads files but does not
+// touch the network.
+func (f *loginFlags) newLogin() (*login, error) {
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	roots, err := f.rootCAs()
+	if err != nil {
+		return nil, err
+	}
+	transport := httpTransport(roots)
+	l := &login{podURL: strings.TrimRight(f.pod, "/"), agentURL: strings.TrimRight(f.agent, "/"), transport: transport}
+	if f.usesCert() {
+		cert, err := readCert(f.certFile, f.certPassword())
+		if err != nil {
+			return nil, fmt.Errorf("--cert: %w", err)
+		}
+		auth, err := symauth.NewCert(symauth.CertConfig{
+			SessionAuthURL: f.sessionAuth, KeyManagerURL: f.keyManager, AgentURL: f.agent,
+			Certificate: cert, RootCAs: roots,
+		})
+		if err != nil {
+			return nil, err
+		}
+		l.source, l.username = auth, auth.Username()
+		return l, nil
+	}
+	key, err := readKey(f.keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("--key: %w", err)
+	}
+	auth, err := symauth.NewRSA(symauth.RSAConfig{
+		PodURL: f.pod, KeyManagerURL: f.keyManager, AgentURL: f.agent,
+		Username: f.user, PrivateKey: key,
+		HTTPClient: &http.Client{Transport: transport},
+	})
+	if err != nil {
+		return nil, err
+	}
+	l.source, l.username = auth, f.user
+	return l, nil
+}
