@@ -1,6 +1,7 @@
 package symauth
 
 import (
+	"crypto/x509"
 	"errors"
 	"net/http"
 	"os"
@@ -160,6 +161,7 @@ type CredentialFile struct {
 // passwords: a *configState must never be printed.
 type configState struct {
 	podURL, agentURL, keyManagerURL, sessionAuthURL string
+	roots                                           *x509.CertPool // the trust store; nil: the system roots
 
 	session   *Session   // the bot's cached login; nil when no bot is configured
 	botErr    error      // why session is nil
@@ -211,6 +213,15 @@ func (c *Config) KeyManagerURL() string { return c.urls().keyManagerURL }
 // SessionAuthURL is the session auth server's base URL (certificate logins),
 // or "" when the configuration has no session auth host.
 func (c *Config) SessionAuthURL() string { return c.urls().sessionAuthURL }
+
+// RootCAs returns a copy of the configured trust store (ssl.trustStore), or
+// nil when there is none and the system roots apply.
+func (c *Config) RootCAs() *x509.CertPool {
+	if roots := c.urls().roots; roots != nil {
+		return roots.Clone()
+	}
+	return nil
+}
 
 func (c *Config) urls() *configState {
 	if c == nil || c.state == nil {

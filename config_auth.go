@@ -224,6 +224,7 @@ func (p *configParser) app(top section, c *Config, ld *loaded) error {
 // touch the network.
 func (p *configParser) build(c *Config, ld *loaded) error {
 	s := c.state
+	s.roots = ld.roots
 	proxy := proxyFunc(ld)
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	if proxy != nil {

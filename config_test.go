@@ -419,6 +419,9 @@ func TestConfigPKCS12TrustStore(t *testing.T) {
 			if status, body := get(t, client, cfg.PodURL()+symauthtest.PathSessionInfo); status != http.StatusOK {
 				t.Fatalf("sessioninfo: %d %s", status, body)
 			}
+			if roots := cfg.RootCAs(); roots == nil || !roots.Equal(srv.CertPool()) {
+				t.Fatal("RootCAs() is not the trust store")
+			}
 		})
 	}
 }
@@ -431,7 +434,7 @@ func TestConfigWithoutTrustStoreUsesSystemRoots(t *testing.T) {
 	writeFiles(t, dir, map[string][]byte{"keys/bot.pem": pemKey(t, botKey())})
 	text := strings.Replace(serverKeys(srv), "ssl:\n  trustStore:\n    path: ca.pem\n", "", 1)
 	cfg := loadConfig(t, writeConfig(t, dir, text+rsaBotSection))
-	if cfg.SSL.TrustStore != (symauth.CredentialFile{}) {
+	if cfg.SSL.TrustStore != (symauth.CredentialFile{}) || cfg.RootCAs() != nil {
 		t.Errorf("SSL.TrustStore = %+v", cfg.SSL.TrustStore)
 	}
 	client := configClient(t, cfg)
