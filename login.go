@@ -172,32 +172,39 @@ func (c *loginCaller) login(ctx context.Context, lr loginRequest) (*loginRespons
 // call sends lr, with retries, and decodes the 200 answer into out. Every
 // failure is an *AuthError.
 func (c *loginCaller) call(ctx context.Context, lr loginRequest, out answer) error {
-	fail := func(status int, msg string, err error) error {
-		return &AuthError{Endpoint: lr.endpoint, StatusCode: status, Message: msg, Err: err}
-	}
 	req, client, err := c.newRequest(ctx, lr)
 	if err != nil {
-		return fail(0, "", err)
+		return &AuthError{Endpoint: lr.endpoint, Err: err}
 	}
 	resp, err := client.Do(req)
 	if resp == nil {
-		return fail(0, "", err)
+		return &AuthError{Endpoint: lr.endpoint, Err: err}
 	}
 	defer resp.Body.Close()
 	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxLoginResponseBytes+1))
+	return decodeAnswer(lr.endpoint, resp.StatusCode, data, readErr, out)
+}
+
+// decodeAnswer turns what a login endpoint answered — its status and up to
+// maxLoginResponseBytes+1 bytes of body — into out, or an *AuthError that
+// carries the status and the server's sanitized message, never the body.
+func decodeAnswer(endpoint string, status int, data []byte, readErr error, out answer) error {
+	fail := func(msg string, err error) error {
+		return &AuthError{Endpoint: endpoint, StatusCode: status, Message: msg, Err: err}
+	}
 	switch {
-	case resp.StatusCode != http.StatusOK:
-		return fail(resp.StatusCode, statusMessage(resp.StatusCode, data), nil)
+	case status != http.StatusOK:
+		return fail(statusMessage(status, data), nil)
 	case readErr != nil:
-		return fail(resp.StatusCode, "reading the response", readErr)
+		return fail("reading the response", readErr)
 	case len(data) > maxLoginResponseBytes:
-		return fail(resp.StatusCode, "response larger than 1 MiB", nil)
+		return fail("response larger than 1 MiB", nil)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fail(resp.StatusCode, "response is not the expected JSON object", nil)
+		return fail("response is not the expected JSON object", nil)
 	}
 	if value, name := out.required(); value == "" {
-		return fail(resp.StatusCode, fmt.Sprintf("response has no %q", name), nil)
+		return fail(fmt.Sprintf("response has no %q", name), nil)
 	}
 	return nil
 }
