@@ -3,12 +3,14 @@ package symauth
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -220,7 +222,7 @@ func (c *loginCaller) newRequest(ctx context.Context, lr loginRequest) (*retryab
 		RetryWaitMin: c.retry.InitialInterval,
 		RetryWaitMax: c.retry.MaxInterval,
 		RetryMax:     c.retry.MaxAttempts - 1,
-		CheckRetry:   retryablehttp.DefaultRetryPolicy,
+		CheckRetry:   checkRetry,
 		Backoff:      c.backoff,
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
@@ -258,6 +260,19 @@ func (c *loginCaller) newRequest(ctx context.Context, lr loginRequest) (*retryab
 		return nil
 	}
 	return req, rc, nil
+}
+
+// checkRetry is go-retryablehttp's default policy (network errors, 429 and
+// 5xx are retried; 4xx and certificate verification failures are not), and
+// also gives up at once when the server refused the TLS handshake (a wrong or
+// missing client certificate) or does not speak TLS: retrying cannot help.
+func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	var opErr *net.OpError // a TLS alert from the server is a "remote error"
+	var notTLS tls.RecordHeaderError
+	if err != nil && (errors.As(err, &opErr) && opErr.Op == "remote error" || errors.As(err, &notTLS)) {
+		return false, nil
+	}
+	return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 }
 
 func addHeaders(dst, src http.Header) {
