@@ -17,16 +17,19 @@ import (
 )
 
 // This file holds the check command, its step runner and its first step, the
-// flags. check_files.go checks the key, certificate and CA files, check_net.go
-// the hosts, check_login.go the logins and the API calls.
+// flags. check_config.go has the first step with --config, check_files.go
+// checks the key, certificate and CA files, check_net.go the hosts,
+// check_login.go the logins and the API calls.
 
 // runCheck implements "symauth check": it runs the steps, printing one line
 // each on out, and exits 0 only when every step is ok.
 func runCheck(ctx context.Context, args []string, out, errOut io.Writer) int {
 	var lf loginFlags
-	fs := newFlagSet("check", "(--pod URL --user NAME --key FILE | --cert FILE --sessionauth URL) [flags]",
+	fs := newFlagSet("check", "(--config FILE | --pod URL --user NAME --key FILE | --cert FILE --sessionauth URL) [flags]",
 		"Diagnoses a bot's setup step by step: the flags, the key or certificate file, the CA file,\n"+
 			"each host (DNS, TCP, TLS), the logins, the session (with --pod) and the agent (with --agent).\n"+
+			"With --config, the first step loads the BDK 2.x configuration file, which gives all of these\n"+
+			"(its proxy and trust store included), and the later steps check what it configures.\n"+
 			"Each step prints ok, FAIL or skip, and each failure says what to do. A step is skipped when\n"+
 			"a step it needs failed. Exits 0 when every step is ok, 1 otherwise. Never prints a token\n"+
 			"or key material. --timeout bounds the whole check.", errOut)
@@ -112,22 +115,25 @@ type record struct {
 // steps after them.
 type checker struct {
 	flags  *loginFlags
+	cfg    *symauth.Config // with --config: loaded by the config step
 	out    io.Writer
 	done   map[string]record // by step id
 	counts map[status]int
 
-	// Found by the flags step.
-	hosts   []*hostTarget
-	hostFor map[string]*hostTarget // by role: rolePod, roleSessionAuth …
+	// Found by the flags or config step.
+	hosts            []*hostTarget
+	hostFor          map[string]*hostTarget // by role: rolePod, roleSessionAuth …
+	podURL, agentURL string                 // "" when there is none
 
 	// Found by the file steps.
-	key   *rsa.PrivateKey // RSA login
-	cert  tls.Certificate // certificate login
-	roots *x509.CertPool  // the system roots plus --ca
+	key   *rsa.PrivateKey // RSA login, from flags
+	cert  tls.Certificate // certificate login, from flags
+	roots *x509.CertPool  // the system roots plus --ca; the configuration's trust store (nil: the system roots)
 
 	// Obtained by the login steps.
 	sessionToken *symauth.Token // session only: for the session info step
 	fullToken    *symauth.Token // session and key manager: for the agent step
+	loginErr     error          // why the complete login failed
 }
 
 // Step ids of the steps that exist once; a host's is hostTarget.id.
@@ -143,11 +149,15 @@ const (
 
 // run runs every step, prints the summary and returns the exit status.
 func (c *checker) run(ctx context.Context) int {
-	c.runStep(ctx, step{id: stepFlags, name: "flags", check: c.checkFlags})
-	if c.done[stepFlags].status != statusOK {
-		return c.summary() // without valid flags, there is nothing more to plan
+	first := step{id: stepFlags, name: "flags", check: c.checkFlags}
+	if c.flags.configFile != "" {
+		first = step{id: stepFlags, name: "config", check: c.checkConfig}
 	}
-	if c.flags.caFile == "" {
+	c.runStep(ctx, first)
+	if c.done[stepFlags].status != statusOK {
+		return c.summary() // without a valid login to check, there is nothing more to plan
+	}
+	if c.cfg == nil && c.flags.caFile == "" {
 		// Without --ca, rootCAs only reads the system pool, which cannot
 		// fail; with it, the CA file step sets the roots.
 		c.roots, _ = c.flags.rootCAs()
@@ -163,10 +173,17 @@ func (c *checker) run(ctx context.Context) int {
 func (c *checker) plan() []step {
 	var trust []string // the CA file step, when there is one
 	steps := []step{{id: stepCredentials, name: "key file", check: c.checkKeyFile}}
-	if c.flags.usesCert() {
+	if c.certLogin() {
 		steps[0].name, steps[0].check = "certificate file", c.checkCertFile
 	}
-	if c.flags.caFile != "" {
+	switch {
+	case c.cfg != nil:
+		steps[0].check = c.checkConfigCredential
+		if c.cfg.SSL.TrustStore != (symauth.CredentialFile{}) {
+			steps = append(steps, step{id: stepCA, name: "trust store", check: c.checkConfigTrustStore})
+			trust = append(trust, stepCA)
+		}
+	case c.flags.caFile != "":
 		steps = append(steps, step{id: stepCA, name: "CA file", check: c.checkCAFile})
 		trust = append(trust, stepCA)
 	}
@@ -179,17 +196,26 @@ func (c *checker) plan() []step {
 			check: func(ctx context.Context) outcome { return c.checkHost(ctx, h) }})
 	}
 	sessionRole, sessionName := rolePod, "pod login"
-	if c.flags.usesCert() {
+	if c.certLogin() {
 		sessionRole, sessionName = roleSessionAuth, "session auth login"
 	}
+	sessionNeeds := append([]string{stepCredentials, c.hostFor[sessionRole].id()}, trust...)
+	// The session info step uses the session login's token. With --config,
+	// the session login step runs the complete login, which needs the key
+	// manager's host too, and the session info step the Config's client,
+	// which needs that complete login.
+	sessionInfoNeeds := stepSessionLogin
+	if c.cfg != nil {
+		sessionNeeds = append(sessionNeeds, c.hostFor[roleKeyManager].id())
+		sessionInfoNeeds = stepKMLogin
+	}
 	steps = append(steps,
-		step{id: stepSessionLogin, name: sessionName, check: c.checkSessionLogin,
-			deps: append([]string{stepCredentials, c.hostFor[sessionRole].id()}, trust...)},
+		step{id: stepSessionLogin, name: sessionName, check: c.checkSessionLogin, deps: sessionNeeds},
 		step{id: stepKMLogin, name: "key manager login", check: c.checkKeyManagerLogin,
 			deps: []string{stepSessionLogin, c.hostFor[roleKeyManager].id()}})
 	if h := c.hostFor[rolePod]; h != nil {
 		steps = append(steps, step{id: stepSessionInfo, name: "session info", check: c.checkSessionInfo,
-			deps: []string{stepSessionLogin, h.id()}})
+			deps: []string{sessionInfoNeeds, h.id()}})
 	}
 	if h := c.hostFor[roleAgent]; h != nil {
 		steps = append(steps, step{id: stepAgent, name: "agent", check: c.checkAgent,
@@ -209,6 +235,11 @@ func (c *checker) runStep(ctx context.Context, s step) {
 		}
 	case s.about != "":
 		o.detail = s.about + ": " + o.detail
+	}
+	if c.cfg != nil {
+		for i, a := range o.advice {
+			o.advice[i] = configKeys.Replace(a)
+		}
 	}
 	c.done[s.id] = record{status: o.status, cause: cause}
 	c.counts[o.status]++
@@ -255,31 +286,60 @@ const (
 	roleAgent       = "agent"
 )
 
-// endpoint is a URL the login uses: its role and the flag that gives it.
+// endpoint is a URL the login uses: its role and the flag (or the
+// configuration's section) that gives it.
 type endpoint struct {
 	role, flag, raw string
 }
 
-// endpoints lists the URLs the flags give, for the login they describe.
-func endpoints(f *loginFlags) []endpoint {
-	var eps []endpoint
-	first := endpoint{rolePod, "--pod", f.pod}
-	if f.usesCert() {
-		first = endpoint{roleSessionAuth, "--sessionauth", f.sessionAuth}
+// loginURLs are the base URLs of a login, each with the flag or the
+// configuration's section that gives it; an empty URL is not given.
+type loginURLs struct {
+	cert                                bool // a certificate login
+	pod, keyManager, sessionAuth, agent endpoint
+}
+
+// flagURLs are the URLs the flags give.
+func flagURLs(f *loginFlags) loginURLs {
+	return loginURLs{cert: f.usesCert(),
+		pod: endpoint{rolePod, "--pod", f.pod}, keyManager: endpoint{roleKeyManager, "--km", f.keyManager},
+		sessionAuth: endpoint{roleSessionAuth, "--sessionauth", f.sessionAuth}, agent: endpoint{roleAgent, "--agent", f.agent}}
+}
+
+// endpoints lists the URLs the login of u uses.
+func endpoints(u loginURLs) []endpoint {
+	first := u.pod
+	if u.cert {
+		first = u.sessionAuth
 	}
-	eps = append(eps, first)
-	if f.keyManager != "" {
-		eps = append(eps, endpoint{roleKeyManager, "--km", f.keyManager})
-	} else {
+	eps := []endpoint{first}
+	if u.keyManager.raw != "" {
+		eps = append(eps, u.keyManager)
+	} else { // the key manager is on the first URL
 		eps = append(eps, endpoint{roleKeyManager, first.flag, first.raw})
 	}
-	if f.usesCert() && f.pod != "" {
-		eps = append(eps, endpoint{rolePod, "--pod", f.pod})
+	if u.cert && u.pod.raw != "" {
+		eps = append(eps, u.pod)
 	}
-	if f.agent != "" {
-		eps = append(eps, endpoint{roleAgent, "--agent", f.agent})
+	if u.agent.raw != "" {
+		eps = append(eps, u.agent)
 	}
 	return eps
+}
+
+// addEndpoints checks the login's URLs, groups them by host for the host
+// steps and keeps the pod and agent URLs for the API steps.
+func (c *checker) addEndpoints(u loginURLs) error {
+	c.hostFor = make(map[string]*hostTarget)
+	for _, ep := range endpoints(u) {
+		parsed, err := parseEndpoint(ep, u.cert)
+		if err != nil {
+			return err
+		}
+		c.addHost(ep, parsed)
+	}
+	c.podURL, c.agentURL = strings.TrimRight(u.pod.raw, "/"), strings.TrimRight(u.agent.raw, "/")
+	return nil
 }
 
 // checkFlags checks that the flags describe one login and that its URLs are
@@ -292,13 +352,8 @@ func (c *checker) checkFlags(context.Context) outcome {
 			`certificate login: symauth check --sessionauth https://acme-api.symphony.com:8444 --cert bot.p12 --pod https://acme.symphony.com`,
 			`run "symauth check -h" for every flag`)
 	}
-	c.hostFor = make(map[string]*hostTarget)
-	for _, ep := range endpoints(f) {
-		u, err := parseEndpoint(ep, f.usesCert())
-		if err != nil {
-			return failed(err.Error(), "give a base URL: https://HOST[:PORT][/CONTEXT], e.g. https://acme.symphony.com")
-		}
-		c.addHost(ep, u)
+	if err := c.addEndpoints(flagURLs(f)); err != nil {
+		return failed(err.Error(), "give a base URL: https://HOST[:PORT][/CONTEXT], e.g. https://acme.symphony.com")
 	}
 	if f.usesCert() {
 		if f.user != "" {
@@ -353,7 +408,8 @@ func (c *checker) addHost(ep endpoint, u *url.URL) {
 		port = map[string]string{"https": "443", "http": "80"}[u.Scheme]
 	}
 	addr := net.JoinHostPort(u.Hostname(), port)
-	clientCert := c.flags.usesCert() && (ep.role == roleSessionAuth || ep.role == roleKeyManager)
+	// With --config the certificate stays inside the Config: the login steps test it.
+	clientCert := c.cfg == nil && c.certLogin() && (ep.role == roleSessionAuth || ep.role == roleKeyManager)
 	for _, h := range c.hosts {
 		if h.addr == addr {
 			h.roles = append(h.roles, ep.role)
@@ -368,9 +424,20 @@ func (c *checker) addHost(ep endpoint, u *url.URL) {
 	c.hostFor[ep.role] = h
 }
 
+// certLogin reports whether the login to check is a certificate login.
+func (c *checker) certLogin() bool {
+	if c.cfg != nil {
+		return c.cfg.Bot.Certificate != (symauth.CredentialFile{})
+	}
+	return c.flags.usesCert()
+}
+
 // username is the bot's username as far as the flags and the certificate
-// tell: --user, else the certificate's CN.
+// tell: --user, else the certificate's CN; with --config, the configuration's.
 func (c *checker) username() string {
+	if c.cfg != nil {
+		return c.cfg.Bot.Username
+	}
 	if c.flags.user != "" || c.cert.Leaf == nil {
 		return c.flags.user
 	}

@@ -23,14 +23,33 @@ import (
 // there is, as its AuthError.Endpoint tells anyway, the key manager's. This
 // costs one more session login than a check strictly needs, and in return no
 // step's result is ever "unknown".
+//
+// With --config the logins are the Config's, which has no session-only
+// variant: the session login step runs the complete login once, through
+// cfg.TokenSource(), and the two steps report it by the failed endpoint. The
+// session call ends before the key manager's result is used (symauth's login
+// waits for it), so a key manager failure means that the session login passed;
+// a session failure skips the key manager step, which the login did not reach.
+// The API steps then go through cfg.HTTPClient(), with that login's tokens.
 
 // keyManagerEndpoints are the key manager login paths, as
 // AuthError.Endpoint names them.
 var keyManagerEndpoints = map[string]bool{"/relay/pubkey/authenticate": true, "/keyauth/v1/authenticate": true}
 
 // checkSessionLogin logs in at the pod (RSA) or session auth (certificate)
-// only, and keeps the session token for the session info step.
+// only, and keeps the session token for the session info step. With
+// --config, it runs the complete login.
 func (c *checker) checkSessionLogin(ctx context.Context) outcome {
+	if c.cfg != nil {
+		src, err := c.cfg.TokenSource()
+		if err != nil {
+			return failed(err.Error(), "fix the key named above")
+		}
+		if c.fullToken, c.loginErr = src.Token(ctx); c.loginErr != nil && !keyManagerFailure(c.loginErr) {
+			return c.loginFailure(c.loginErr)
+		}
+		return passed("session token received for %q", c.username())
+	}
 	src, err := c.sessionOnlyLogin()
 	if err != nil {
 		return setupFailure(err)
@@ -67,22 +86,30 @@ func (c *checker) sessionOnlyLogin() (symauth.TokenSource, error) {
 }
 
 // checkKeyManagerLogin runs the complete login, session and key manager, as
-// token and whoami do, and keeps its tokens for the agent step. The login
+// token and whoami do, and keeps its tokens for the agent step; with
+// --config, it reports the login the session login step ran. The login
 // makes no key manager call when simplified key delivery applies.
 func (c *checker) checkKeyManagerLogin(ctx context.Context) outcome {
-	l, err := c.flags.newLogin()
-	if err != nil {
-		return setupFailure(err)
+	if c.cfg == nil {
+		l, err := c.flags.newLogin()
+		if err != nil {
+			return setupFailure(err)
+		}
+		c.fullToken, c.loginErr = l.source.Token(ctx)
 	}
-	tok, err := l.source.Token(ctx)
-	if err != nil {
-		return c.loginFailure(err)
+	if c.loginErr != nil {
+		return c.loginFailure(c.loginErr)
 	}
-	c.fullToken = tok
-	if tok.KeyManagerToken == "" {
+	if tok := c.fullToken; tok.KeyManagerToken == "" {
 		return passed("not needed: the session may use simplified key delivery, which the agent (if any) supports")
 	}
 	return passed("key manager token received for %q", c.username())
+}
+
+// keyManagerFailure reports whether err is a failed key manager login.
+func keyManagerFailure(err error) bool {
+	var ae *symauth.AuthError
+	return errors.As(err, &ae) && keyManagerEndpoints[ae.Endpoint]
 }
 
 // setupFailure explains a login that could not even be built: a flag the
@@ -102,11 +129,13 @@ func (c *checker) loginFailure(err error) outcome {
 	switch {
 	case keyManagerEndpoints[ae.Endpoint]:
 		role = roleKeyManager
-	case c.flags.usesCert():
+	case c.certLogin():
 		role = roleSessionAuth
 	}
 	if ae.StatusCode == 0 {
-		return c.netFailure(ae.Endpoint, ae.Err, c.hostFor[role].netTarget())
+		t := c.hostFor[role].netTarget()
+		t.clientCert = c.certLogin() // the login presents it, whether or not the host step did
+		return c.netFailure(ae.Endpoint, ae.Err, t)
 	}
 	detail := fmt.Sprintf("%s: HTTP %d %s", ae.Endpoint, ae.StatusCode, http.StatusText(ae.StatusCode))
 	if ae.Message != "" {
@@ -117,7 +146,7 @@ func (c *checker) loginFailure(err error) outcome {
 
 // loginAdvice says what to do about a login endpoint of role answering status.
 func (c *checker) loginAdvice(status int, role string) []string {
-	user, cert := c.username(), c.flags.usesCert()
+	user, cert := c.username(), c.certLogin()
 	switch {
 	case status >= 300 && status < 400:
 		return []string{"the URL points at a page that redirects: use the base URL of the pod (https://acme.symphony.com; " +
@@ -153,11 +182,12 @@ func (c *checker) loginAdvice(status int, role string) []string {
 }
 
 // checkSessionInfo asks the pod who the session from the session login step
-// belongs to, and checks that it is the bot.
+// (with --config, the complete login) belongs to, and checks that it is the
+// bot.
 func (c *checker) checkSessionInfo(ctx context.Context) outcome {
 	var info sessionInfo
 	const path = "/pod/v2/sessioninfo"
-	if status, err := c.apiGet(ctx, c.sessionToken, c.flags.pod, path, &info); err != nil {
+	if status, err := c.apiGet(ctx, c.sessionToken, c.podURL, path, &info); err != nil {
 		return c.apiFailure(path, status, err, c.hostFor[rolePod])
 	}
 	if want := c.username(); info.Username != want {
@@ -174,7 +204,7 @@ func (c *checker) checkAgent(ctx context.Context) outcome {
 		Version string `json:"version"`
 	}
 	const path = "/agent/v1/info"
-	if status, err := c.apiGet(ctx, c.fullToken, c.flags.agent, path, &info); err != nil {
+	if status, err := c.apiGet(ctx, c.fullToken, c.agentURL, path, &info); err != nil {
 		return c.apiFailure(path, status, err, c.hostFor[roleAgent])
 	}
 	return passed("version %q", info.Version)
@@ -189,14 +219,18 @@ func (f fixedToken) Token(context.Context) (*symauth.Token, error) { return f.to
 // maxAPIAnswer caps how much of an API answer is read.
 const maxAPIAnswer = 1 << 20
 
-// apiGet GETs base+path through symauth's Transport with tok, without
-// following redirects, and decodes a 200 answer into v. status is the HTTP
-// status, 0 when no answer came.
+// apiGet GETs base+path through symauth's Transport with tok (with
+// --config, through the Config's client and its login), without following
+// redirects, and decodes a 200 answer into v. status is the HTTP status, 0
+// when no answer came.
 func (c *checker) apiGet(ctx context.Context, tok *symauth.Token, base, path string, v any) (status int, err error) {
-	client := &http.Client{
-		Transport:     symauth.NewTransport(fixedToken{tok}, httpTransport(c.roots)),
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	client := &http.Client{Transport: symauth.NewTransport(fixedToken{tok}, httpTransport(c.roots))}
+	if c.cfg != nil {
+		if client, err = c.cfg.HTTPClient(); err != nil {
+			return 0, err
+		}
 	}
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	defer client.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+path, nil)
 	if err != nil {

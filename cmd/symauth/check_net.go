@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/symauth/symauth"
 )
 
 // The host steps, and the explanations of network and TLS failures that the
@@ -34,6 +36,8 @@ type hostTarget struct {
 	roles      []string // rolePod, roleKeyManager …
 	what       string   // names it in advice: "the pod URL (--pod)"
 	clientCert bool     // present the client certificate: a certificate login's session auth or key manager
+	proxy      *url.URL // the proxy a configuration routes it through; nil: the environment's, if any
+	proxyWhat  string   // names proxy in advice
 }
 
 // id is the host step's id.
@@ -51,18 +55,21 @@ func (h *hostTarget) netTarget() netTarget {
 
 // checkHost checks that h's name resolves and that a TLS connection to it
 // succeeds, trusting the system roots and --ca and presenting the client
-// certificate where the login will. When the login would go through a proxy
-// from the environment, it checks the proxy instead.
+// certificate where the login will. When the login would go through a proxy,
+// the configuration's or the environment's, it checks the proxy instead.
 func (c *checker) checkHost(ctx context.Context, h *hostTarget) outcome {
 	ctx, cancel := context.WithTimeout(ctx, hostTimeout)
 	defer cancel()
 	where := h.where()
+	if h.proxy != nil {
+		return c.checkProxy(ctx, where, h.proxy, h.proxyWhat)
+	}
 	proxy, err := http.ProxyFromEnvironment(&http.Request{URL: h.url})
 	if err != nil {
 		return failed(fmt.Sprintf("%s: %v", where, err), "fix the proxy setting ($HTTPS_PROXY, $HTTP_PROXY)")
 	}
 	if proxy != nil {
-		return c.checkProxy(ctx, where, proxy)
+		return c.checkProxy(ctx, where, proxy, "the proxy ($HTTPS_PROXY)")
 	}
 	resolved, err := resolve(ctx, h.url.Hostname())
 	if err != nil {
@@ -176,7 +183,8 @@ func confirmClientCert(ctx context.Context, conn net.Conn, host string) error {
 
 // checkProxy checks that the proxy the login will go through accepts
 // connections. The TLS connection through it is then the login's to test.
-func (c *checker) checkProxy(ctx context.Context, where string, proxy *url.URL) outcome {
+// what names the proxy in advice.
+func (c *checker) checkProxy(ctx context.Context, where string, proxy *url.URL, what string) outcome {
 	addr := proxy.Host
 	if proxy.Port() == "" {
 		addr = net.JoinHostPort(proxy.Hostname(), defaultPorts[proxy.Scheme])
@@ -184,7 +192,7 @@ func (c *checker) checkProxy(ctx context.Context, where string, proxy *url.URL) 
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return c.netFailure(where+" through proxy "+addr, err, netTarget{addr: addr, what: "the proxy ($HTTPS_PROXY)"})
+		return c.netFailure(where+" through proxy "+addr, err, netTarget{addr: addr, what: what})
 	}
 	conn.Close()
 	return passed("%s: through proxy %s, which accepts connections (the logins test TLS through it)", where, addr)
@@ -249,9 +257,17 @@ func (c *checker) certificateFailure(say func(string, ...string) outcome, err er
 	return say("the server's certificate is not accepted: "+err.Error(), "ask the server's administrators about its certificate")
 }
 
-// caAdvice says which CA to pass with --ca.
+// caAdvice says which CA to pass with --ca, or to put in the configuration's
+// trust store.
 func (c *checker) caAdvice() string {
-	if c.flags.caFile == "" {
+	switch {
+	case c.cfg != nil && c.cfg.SSL.TrustStore == (symauth.CredentialFile{}):
+		return "the server's certificate is signed by a CA this machine does not trust: add it to " + c.cfg.File +
+			" as ssl: {trustStore: {path: CA.pem}} (the emulator writes ca.pem)"
+	case c.cfg != nil:
+		return "the server's certificate is signed by a CA that the trust store of " + c.cfg.File +
+			" does not hold (it replaces the system roots): add the CA that signed it"
+	case c.flags.caFile == "":
 		return "the server's certificate is signed by a CA this machine does not trust: pass --ca FILE (the emulator writes ca.pem)"
 	}
 	return "the server's certificate is signed by a CA that neither this machine nor --ca " + c.flags.caFile +

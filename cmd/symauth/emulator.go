@@ -46,7 +46,7 @@ func runEmulator(ctx context.Context, args []string, out, errOut io.Writer) int 
 		"Serves a local Symphony over HTTPS on --addr: the pod (/login, /pod), key manager (/relay,\n"+
 			"/keyauth), session auth (/sessionauth) and agent (/agent), with mutual TLS for the\n"+
 			"certificate logins. With --dir it writes what a client needs there: ca.pem, bot-private.pem,\n"+
-			"bot-public.pem, bot.p12 (password "+p12Password+") and a BDK 2.x config.yaml.\n"+
+			"bot-public.pem, bot.p12 (password "+p12Password+") and a BDK 2.x config.yaml (for --config).\n"+
 			"Each login and each refused call is logged to stderr. Stops on SIGINT or SIGTERM.", errOut)
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8443", "listen `address`")
 	fs.StringVar(&f.dir, "dir", "", "write the bot's credentials, the CA and config.yaml into this `directory`")
@@ -98,6 +98,7 @@ func runEmulator(ctx context.Context, args []string, out, errOut io.Writer) int 
 	if f.dir != "" {
 		fmt.Fprintf(errOut, "try:  symauth whoami --pod %s --user %s --key %s --ca %s\n",
 			srv.URL, f.bot, filepath.Join(f.dir, "bot-private.pem"), filepath.Join(f.dir, "ca.pem"))
+		fmt.Fprintf(errOut, "  or: symauth whoami --config %s\n", filepath.Join(f.dir, "config.yaml"))
 	}
 	<-ctx.Done()
 	fmt.Fprintln(errOut, "symauth emulator: stopping")

@@ -22,14 +22,24 @@ const passwordEnv = "SYMAUTH_CERT_PASSWORD"
 // loginFlags are the flags shared by the commands that log a bot in: token,
 // whoami and check.
 type loginFlags struct {
+	configFile                          string // --config: a BDK configuration instead of the other login flags
 	pod, keyManager, agent, sessionAuth string
 	user, keyFile                       string
 	certFile, password                  string
 	caFile                              string
 	timeout                             time.Duration
+
+	fs *flag.FlagSet // where they are registered, to tell which were given
 }
 
+// configReplaces are the flags that --config replaces: the file gives what
+// they would.
+var configReplaces = []string{"pod", "km", "agent", "sessionauth", "user", "key", "cert", "password", "ca"}
+
 func (f *loginFlags) register(fs *flag.FlagSet) {
+	f.fs = fs
+	fs.StringVar(&f.configFile, "config", "", "log in as the BDK 2.x configuration `FILE` (YAML) says, e.g. the emulator's config.yaml, "+
+		"instead of --"+strings.Join(configReplaces, ", --"))
 	fs.StringVar(&f.pod, "pod", "", "pod base `URL`, e.g. https://acme.symphony.com")
 	fs.StringVar(&f.keyManager, "km", "", "key manager base `URL` (default: --pod for RSA, --sessionauth for a certificate)")
 	fs.StringVar(&f.agent, "agent", "", "agent base `URL` (optional)")
@@ -42,11 +52,27 @@ func (f *loginFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.timeout, "timeout", 30*time.Second, "give up after this long")
 }
 
+// given reports whether the flag name was on the command line.
+func (f *loginFlags) given(name string) bool {
+	found := false
+	f.fs.Visit(func(fl *flag.Flag) { found = found || fl.Name == name })
+	return found
+}
+
 // usesCert reports whether the flags ask for a certificate login.
 func (f *loginFlags) usesCert() bool { return f.certFile != "" }
 
-// validate checks that the flags describe one login, naming what is missing.
+// validate checks that the flags describe one login, naming what is missing,
+// or, with --config, that no flag it replaces is given too.
 func (f *loginFlags) validate() error {
+	if f.configFile != "" {
+		for _, name := range configReplaces {
+			if f.given(name) {
+				return fmt.Errorf("--config FILE replaces --%s: give one or the other", name)
+			}
+		}
+		return nil
+	}
 	switch {
 	case f.keyFile != "" && f.certFile != "":
 		return errors.New("give --key (RSA login) or --cert (certificate login), not both")
@@ -119,25 +145,28 @@ func readCert(file, password string) (tls.Certificate, error) {
 
 // login is what a login command needs: the token source and where to call.
 type login struct {
-	source    symauth.TokenSource
-	username  string          // "" when only the certificate knows it
-	podURL    string          // "" when not given (certificate login without --pod)
-	agentURL  string          // "" when not given
-	transport *http.Transport // trusts --ca; for API calls
+	source   symauth.TokenSource
+	client   *http.Client // carries the tokens; trusts --ca or the configuration's trust store
+	username string       // "" when only the certificate knows it
+	podURL   string       // "" when not given (certificate login without --pod)
+	agentURL string       // "" when not given
 }
 
-// newLogin builds the login the flags describe. It reads files but does not
-// touch the network.
+// newLogin builds the login the flags, or the --config file, describe. It
+// reads files but does not touch the network.
 func (f *loginFlags) newLogin() (*login, error) {
 	if err := f.validate(); err != nil {
 		return nil, err
+	}
+	if f.configFile != "" {
+		return loadLogin(f.configFile)
 	}
 	roots, err := f.rootCAs()
 	if err != nil {
 		return nil, err
 	}
-	transport := httpTransport(roots)
-	l := &login{podURL: strings.TrimRight(f.pod, "/"), agentURL: strings.TrimRight(f.agent, "/"), transport: transport}
+	transport := httpTransport(roots) // for the RSA login and the API calls
+	l := &login{podURL: strings.TrimRight(f.pod, "/"), agentURL: strings.TrimRight(f.agent, "/")}
 	if f.usesCert() {
 		cert, err := readCert(f.certFile, f.certPassword())
 		if err != nil {
@@ -148,23 +177,48 @@ func (f *loginFlags) newLogin() (*login, error) {
 			Certificate: cert, RootCAs: roots,
 		})
 		if err != nil {
-			return nil, err
+			return nil, flagError(err)
 		}
 		l.source, l.username = auth, auth.Username()
-		return l, nil
+	} else {
+		key, err := readKey(f.keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--key: %w", err)
+		}
+		auth, err := symauth.NewRSA(symauth.RSAConfig{
+			PodURL: f.pod, KeyManagerURL: f.keyManager, AgentURL: f.agent,
+			Username: f.user, PrivateKey: key,
+			HTTPClient: &http.Client{Transport: transport},
+		})
+		if err != nil {
+			return nil, flagError(err)
+		}
+		l.source, l.username = auth, f.user
 	}
-	key, err := readKey(f.keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("--key: %w", err)
-	}
-	auth, err := symauth.NewRSA(symauth.RSAConfig{
-		PodURL: f.pod, KeyManagerURL: f.keyManager, AgentURL: f.agent,
-		Username: f.user, PrivateKey: key,
-		HTTPClient: &http.Client{Transport: transport},
-	})
+	l.client = &http.Client{Transport: symauth.NewTransport(l.source, transport)}
+	return l, nil
+}
+
+// loadLogin builds the login of the BDK configuration file: LoadConfig's
+// errors name the file, the line and the key, and are returned as they are.
+func loadLogin(file string) (*login, error) {
+	cfg, err := symauth.LoadConfig(file)
 	if err != nil {
 		return nil, err
 	}
-	l.source, l.username = auth, f.user
-	return l, nil
+	source, err := cfg.TokenSource() // fails for a configuration without a bot
+	if err != nil {
+		return nil, err
+	}
+	client, err := cfg.HTTPClient() // the same login, through the configured proxy and trust store
+	if err != nil {
+		return nil, err
+	}
+	return &login{source: source, client: client, username: cfg.Bot.Username, podURL: cfg.PodURL(), agentURL: cfg.AgentURL()}, nil
+}
+
+// flagError renames the configuration fields in err, an error of NewRSA or
+// NewCert, to the flags that set them.
+func flagError(err error) error {
+	return errors.New(flagNames.Replace(err.Error()))
 }

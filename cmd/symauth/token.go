@@ -10,9 +10,10 @@ import (
 
 func runToken(ctx context.Context, args []string, out, errOut io.Writer) int {
 	var lf loginFlags
-	fs := newFlagSet("token", "(--pod URL --user NAME --key FILE | --cert FILE --sessionauth URL) [flags]",
+	fs := newFlagSet("token", "(--config FILE | --pod URL --user NAME --key FILE | --cert FILE --sessionauth URL) [flags]",
 		"Logs the bot in and prints its tokens on stdout, as shell export lines (default) or JSON:\n\n"+
 			"  eval \"$(symauth token --pod https://acme.symphony.com --user my-bot --key bot-private.pem)\"\n"+
+			"  eval \"$(symauth token --config config.yaml)\"     # the same, from a BDK 2.x config\n"+
 			"  curl -H \"sessionToken: $SYMPHONY_SESSION_TOKEN\" https://acme.symphony.com/pod/v2/sessioninfo\n\n"+
 			"This is the only command that prints tokens.", errOut)
 	lf.register(fs)
@@ -67,6 +68,6 @@ var flagNames = strings.NewReplacer(
 
 // fail prints err for command cmd on errOut and returns exitFail.
 func fail(errOut io.Writer, cmd string, err error) int {
-	fmt.Fprintf(errOut, "symauth %s: %s\n", cmd, flagNames.Replace(err.Error()))
+	fmt.Fprintf(errOut, "symauth %s: %s\n", cmd, err)
 	return exitFail
 }

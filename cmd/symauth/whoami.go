@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-
-	"github.com/symauth/symauth"
 )
 
 // sessionInfo is the part of the pod's UserV2 that whoami shows.
@@ -22,13 +20,14 @@ type sessionInfo struct {
 
 func runWhoami(ctx context.Context, args []string, out, errOut io.Writer) int {
 	var lf loginFlags
-	fs := newFlagSet("whoami", "--pod URL (--user NAME --key FILE | --cert FILE --sessionauth URL) [flags]",
-		"Logs the bot in, calls GET /pod/v2/sessioninfo and prints who the bot is.", errOut)
+	fs := newFlagSet("whoami", "(--config FILE | --pod URL (--user NAME --key FILE | --cert FILE --sessionauth URL)) [flags]",
+		"Logs the bot in, calls GET /pod/v2/sessioninfo and prints who the bot is. With --config, the\n"+
+			"login, pod, proxy and trust store are those of the BDK 2.x configuration file.", errOut)
 	lf.register(fs)
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
-	if lf.pod == "" {
+	if lf.configFile == "" && lf.pod == "" {
 		return fail(errOut, "whoami", errors.New("--pod URL is needed to ask the pod who the bot is"))
 	}
 	l, err := lf.newLogin()
@@ -55,16 +54,15 @@ func runWhoami(ctx context.Context, args []string, out, errOut io.Writer) int {
 	return exitOK
 }
 
-// fetchSessionInfo logs in through symauth's Transport and asks the pod who
+// fetchSessionInfo logs in through the login's client and asks the pod who
 // the session belongs to.
 func fetchSessionInfo(ctx context.Context, l *login) (*sessionInfo, error) {
-	client := &http.Client{Transport: symauth.NewTransport(l.source, l.transport)}
-	defer client.CloseIdleConnections()
+	defer l.client.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.podURL+"/pod/v2/sessioninfo", nil)
 	if err != nil {
-		return nil, fmt.Errorf("--pod: %w", err)
+		return nil, fmt.Errorf("the pod URL: %w", err)
 	}
-	resp, err := client.Do(req)
+	resp, err := l.client.Do(req)
 	if err != nil {
 		return nil, err
 	}
