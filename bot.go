@@ -7,6 +7,7 @@ import "context"
 // safe for concurrent use.
 type botLogin struct {
 	caller     *loginCaller
+	workflow   string       // "rsa" or "certificate", for LoginEvent
 	session    loginRequest // the session login call, without its body
 	keyManager loginRequest // the key manager login call; url "" when SkipKeyManager
 	skd        *keyDelivery // nil when SkipKeyManager
@@ -22,6 +23,7 @@ type botLogin struct {
 // once SKD applied, later logins call the session first and the key manager
 // only if SKD no longer applies.
 func (b *botLogin) token(ctx context.Context) (*Token, error) {
+	reportOf(ctx).setWorkflow(b.workflow)
 	session, keyManager := b.session, b.keyManager
 	if b.newBody != nil {
 		body, err := b.newBody()

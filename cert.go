@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -41,6 +42,9 @@ type CertConfig struct {
 	// then required: the bearer token is renewed there.
 	CommonJWT bool
 	PodURL    string // e.g. "https://acme.symphony.com"; only used with CommonJWT
+
+	// Logger: as RSAConfig.Logger.
+	Logger *slog.Logger
 }
 
 // Cert logs a bot in with its client certificate. It is a TokenSource that
@@ -92,8 +96,9 @@ func NewCert(cfg CertConfig) (*Cert, error) {
 	transport := mutualTLSTransport(cfg.Certificate, cfg.RootCAs, cfg.Proxy)
 	c := &Cert{username: leaf.Subject.CommonName}
 	c.bot = botLogin{
-		caller:  newLoginCaller(&http.Client{Transport: transport}, cfg.Retry),
-		session: loginRequest{url: sa + certSessionLoginPath, endpoint: certSessionLoginPath},
+		caller:   newLoginCaller(&http.Client{Transport: transport}, cfg.Retry, cfg.Logger),
+		workflow: "certificate",
+		session:  loginRequest{url: sa + certSessionLoginPath, endpoint: certSessionLoginPath},
 	}
 	if !cfg.SkipKeyManager {
 		c.bot.keyManager = loginRequest{url: km + certKeyManagerLoginPath, endpoint: certKeyManagerLoginPath}
@@ -116,6 +121,8 @@ func (c *Cert) Token(ctx context.Context) (*Token, error) { return c.bot.token(c
 func (c *Cert) Refresh(ctx context.Context, old *Token) (*Token, error) {
 	return c.bot.refresh(ctx, old)
 }
+
+func (c *Cert) sourceLogger() *slog.Logger { return c.bot.caller.logger }
 
 // Username is the bot's username: the certificate's subject CN.
 func (c *Cert) Username() string { return c.username }

@@ -69,6 +69,23 @@
 //   - Tokens, JWTs and key material never appear in errors, String, %v, %+v,
 //     %#v, JSON or slog output: Token redacts itself in every one of them.
 //
+// # Logs and metrics
+//
+// Nothing is logged by default. SessionOptions.Logger (or the Logger of
+// RSAConfig, CertConfig, OBOConfig) gets one line per login, per failed login
+// and, at Debug, per request replayed after a 401 and per retried login call;
+// SessionOptions.OnLogin gets a LoginEvent per login — cause (first, rejected,
+// expiry, manual), workflow, endpoints, attempts, duration, error — to feed
+// any metrics system. Neither ever sees a token. Session.Token returns the
+// raw tokens for code that needs them (a websocket, a datafeed loop), and
+// Session.Refresh forces a login when such code learns that the session ended.
+//
+// # Beyond a bot's own login
+//
+// LoadConfig reads the BDK 2.x YAML file a bot already has. NewOBO acts on
+// behalf of users; NewExtensionApp backs an extension app. Simplified key
+// delivery is automatic; Common JWT is opt-in (RSAConfig.CommonJWT).
+//
 // # Errors
 //
 // A failed login is an *AuthError with the login endpoint, the HTTP status and

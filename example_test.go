@@ -2,10 +2,19 @@ package symauth_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
+	"expvar"
 	"fmt"
 	"log"
+	"log/slog"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
 
 	"github.com/symauth/symauth"
 	"github.com/symauth/symauth/symauthtest"
@@ -168,4 +177,129 @@ func ExampleSession_Token() {
 	// Output:
 	// true true
 	// symauth.Token{SessionToken:[redacted] KeyManagerToken:[redacted] AuthorizationToken:[redacted] Expiry:none}
+}
+
+// OnLogin feeds metrics — here an expvar.Map, which Prometheus or
+// OpenTelemetry code would replace — without symauth depending on them.
+func Example_metrics() {
+	pod := symauthtest.NewServer()
+	defer pod.Close()
+	key, _ := pod.NewUser("my-bot")
+	auth, _ := symauth.NewRSA(symauth.RSAConfig{PodURL: pod.URL, Username: "my-bot", PrivateKey: key, HTTPClient: pod.Client()})
+
+	logins := new(expvar.Map).Init() // expvar.Publish("symauth_logins", logins) to serve it on /debug/vars
+	session := symauth.NewSessionWithOptions(auth, symauth.SessionOptions{
+		OnLogin: func(ev symauth.LoginEvent) {
+			logins.Add(ev.Cause.String(), 1)
+			if ev.Err != nil {
+				logins.Add("failed", 1)
+			}
+		},
+	})
+	client := &http.Client{Transport: symauth.NewTransport(session, pod.Client().Transport)}
+	for i := range 3 {
+		if i == 2 {
+			pod.RevokeSessions()
+		}
+		resp, err := client.Get(pod.URL + "/pod/v2/sessioninfo")
+		if err != nil {
+			log.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	fmt.Println(logins)
+	// Output: {"first": 1, "rejected": 1}
+}
+
+// A logger gets one line per login, never a token. (Time and duration are
+// dropped here only to make the output stable.)
+func Example_logger() {
+	pod := symauthtest.NewServer()
+	defer pod.Close()
+	key, _ := pod.NewUser("my-bot")
+	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey || a.Key == "duration" || a.Key == "endpoints" {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+	auth, _ := symauth.NewRSA(symauth.RSAConfig{PodURL: pod.URL, Username: "my-bot", PrivateKey: key, HTTPClient: pod.Client(), Logger: logger})
+	client := &http.Client{Transport: symauth.NewTransport(auth, pod.Client().Transport)}
+	resp, err := client.Get(pod.URL + "/pod/v2/sessioninfo")
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	// Output: level=INFO msg="symauth: login" cause=first workflow=rsa attempts=2
+}
+
+// An app acting on behalf of its users: one TokenSource per user, one shared
+// app session.
+func ExampleNewOBO() {
+	pod := symauthtest.NewServer()
+	defer pod.Close()
+	appKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	_ = pod.RegisterApp("my-app", appKey.Public())
+	_, _ = pod.NewUser("alice")
+	_ = pod.InstallApp("my-app", "alice")
+
+	obo, err := symauth.NewOBO(symauth.OBOConfig{PodURL: pod.URL, AppID: "my-app", PrivateKey: appKey, HTTPClient: pod.Client()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	alice := &http.Client{Transport: symauth.NewTransport(obo.Username("alice"), pod.Client().Transport)}
+	resp, err := alice.Get(pod.URL + "/pod/v2/sessioninfo")
+	if err != nil {
+		log.Fatal(err)
+	}
+	var me struct{ Username string }
+	_ = json.NewDecoder(resp.Body).Decode(&me)
+	resp.Body.Close()
+	fmt.Println("acting for", me.Username)
+	// Output: acting for alice
+}
+
+// A bot configured by the BDK 2.x YAML file it already has.
+func ExampleLoadConfig() {
+	pod := symauthtest.NewServer()
+	defer pod.Close()
+	key, _ := pod.NewUser("my-bot")
+	dir, _ := os.MkdirTemp("", "symauth-example")
+	defer os.RemoveAll(dir)
+	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
+	_ = os.WriteFile(filepath.Join(dir, "bot-private.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	_ = os.WriteFile(filepath.Join(dir, "ca.pem"), pod.CACertPEM(), 0o644)
+	u, _ := url.Parse(pod.URL)
+	config := fmt.Sprintf(`
+host: %s
+port: %s
+bot:
+  username: my-bot
+  privateKey:
+    path: bot-private.pem   # relative to the file
+ssl:
+  trustStore:
+    path: ca.pem
+datafeed:                   # other sections are ignored
+  version: v2
+`, u.Hostname(), u.Port())
+	_ = os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(config), 0o644)
+
+	cfg, err := symauth.LoadConfig(filepath.Join(dir, "config.yaml"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	client, err := cfg.HTTPClient() // trust store, proxy and tokens from the file
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp, err := client.Get(cfg.PodURL() + "/pod/v2/sessioninfo")
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	fmt.Println(resp.Status)
+	// Output: 200 OK
 }

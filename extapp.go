@@ -151,7 +151,7 @@ func NewExtensionApp(cfg ExtensionAppConfig) (*ExtensionApp, error) {
 	return &ExtensionApp{
 		appID:      cfg.AppID,
 		jwt:        loginJWT{subject: cfg.AppID, signer: cfg.PrivateKey, now: time.Now},
-		caller:     newLoginCaller(client, cfg.Retry),
+		caller:     newLoginCaller(client, cfg.Retry, nil),
 		loginURL:   pod + extensionAppLoginPath,
 		podCertURL: pod + podCertPath,
 		now:        time.Now,

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -117,12 +118,13 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 type loginCaller struct {
 	client *http.Client // never follows redirects
 	retry  RetryPolicy  // with defaults applied
+	logger *slog.Logger // nil: no logs
 }
 
-func newLoginCaller(client *http.Client, retry RetryPolicy) *loginCaller {
+func newLoginCaller(client *http.Client, retry RetryPolicy, logger *slog.Logger) *loginCaller {
 	c := *client // a copy: the caller's client is never modified
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &loginCaller{client: &c, retry: retry.withDefaults()}
+	return &loginCaller{client: &c, retry: retry.withDefaults(), logger: logger}
 }
 
 // loginRequest is one call to a login endpoint.
@@ -222,10 +224,12 @@ func (c *loginCaller) newRequest(ctx context.Context, lr loginRequest) (*retryab
 		RetryWaitMin: c.retry.InitialInterval,
 		RetryWaitMax: c.retry.MaxInterval,
 		RetryMax:     c.retry.MaxAttempts - 1,
-		CheckRetry:   checkRetry,
+		CheckRetry:   c.checkRetry(lr.endpoint),
 		Backoff:      c.backoff,
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
+	report := reportOf(ctx)
+	rc.RequestLogHook = func(retryablehttp.Logger, *http.Request, int) { report.attempt(lr.endpoint) }
 	method := lr.method
 	if method == "" {
 		method = http.MethodPost
@@ -262,11 +266,29 @@ func (c *loginCaller) newRequest(ctx context.Context, lr loginRequest) (*retryab
 	return req, rc, nil
 }
 
-// checkRetry is go-retryablehttp's default policy (network errors, 429 and
+// checkRetry returns the retry policy of calls to endpoint: shouldRetry, and
+// a Debug log line for each failed attempt that may be retried.
+func (c *loginCaller) checkRetry(endpoint string) retryablehttp.CheckRetry {
+	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		retry, checkErr := shouldRetry(ctx, resp, err)
+		if retry && c.logger != nil {
+			attrs := []slog.Attr{slog.String("endpoint", endpoint)}
+			if resp != nil {
+				attrs = append(attrs, slog.Int("status", resp.StatusCode))
+			} else if err != nil {
+				attrs = append(attrs, slog.String("error", err.Error()))
+			}
+			c.logger.LogAttrs(ctx, slog.LevelDebug, "symauth: login call failed; retrying if attempts are left", attrs...)
+		}
+		return retry, checkErr
+	}
+}
+
+// shouldRetry is go-retryablehttp's default policy (network errors, 429 and
 // 5xx are retried; 4xx and certificate verification failures are not), and
 // also gives up at once when the server refused the TLS handshake (a wrong or
 // missing client certificate) or does not speak TLS: retrying cannot help.
-func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+func shouldRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	var opErr *net.OpError // a TLS alert from the server is a "remote error"
 	var notTLS tls.RecordHeaderError
 	if err != nil && (errors.As(err, &opErr) && opErr.Op == "remote error" || errors.As(err, &notTLS)) {

@@ -8,7 +8,7 @@ import (
 
 func TestBackoff(t *testing.T) {
 	const lo, hi = 100 * time.Millisecond, 2 * time.Second
-	backoff := newLoginCaller(&http.Client{}, RetryPolicy{}).backoff
+	backoff := newLoginCaller(&http.Client{}, RetryPolicy{}, nil).backoff
 	for attempt, wantMax := range []time.Duration{100, 200, 400, 800, 1600, 2000, 2000} {
 		wantMax *= time.Millisecond
 		for range 50 {
@@ -44,7 +44,7 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestBackoffMultiplier(t *testing.T) {
-	backoff := newLoginCaller(&http.Client{}, RetryPolicy{Multiplier: 1.5}).backoff
+	backoff := newLoginCaller(&http.Client{}, RetryPolicy{Multiplier: 1.5}, nil).backoff
 	for attempt, wantMax := range []time.Duration{1000, 1500, 2250, 3375} {
 		wantMax *= time.Millisecond
 		if d := backoff(time.Second, time.Minute, attempt, nil); d < wantMax/2 || d > wantMax {

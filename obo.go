@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,6 +40,9 @@ type OBOConfig struct {
 	Proxy          func(*http.Request) (*url.URL, error) // certificate variant; nil: from the environment
 
 	Retry RetryPolicy // retries of each login call; zero: the default
+
+	// Logger: as RSAConfig.Logger, for the app's and the users' logins.
+	Logger *slog.Logger
 }
 
 // OBO logs an app in and obtains sessions for the users it acts for. The app
@@ -46,6 +50,7 @@ type OBOConfig struct {
 // obtained again, once, when the pod refuses it. It is safe for concurrent use.
 type OBO struct {
 	appID    string
+	workflow string   // "obo" or "obo-certificate", for LoginEvent
 	app      *Session // the app session
 	caller   *loginCaller
 	base     string // where the user step is: the pod, or session auth
@@ -89,13 +94,14 @@ func newRSAOBO(cfg OBOConfig) (*OBO, error) {
 	}
 	o := &OBO{
 		appID:    cfg.AppID,
-		caller:   newLoginCaller(client, cfg.Retry),
+		caller:   newLoginCaller(client, cfg.Retry, cfg.Logger),
 		base:     pod,
 		idPath:   oboUserIDPath,
 		namePath: oboUsernamePath,
 	}
 	jwt := &loginJWT{subject: cfg.AppID, signer: cfg.PrivateKey, now: time.Now}
-	o.app = NewSession(&oboApp{caller: o.caller, login: loginRequest{url: pod + oboAppLoginPath, endpoint: oboAppLoginPath}, newBody: jwt.newBody})
+	o.workflow = "obo"
+	o.app = NewSession(&oboApp{obo: o, login: loginRequest{url: pod + oboAppLoginPath, endpoint: oboAppLoginPath}, newBody: jwt.newBody})
 	return o, nil
 }
 
@@ -114,12 +120,13 @@ func newCertOBO(cfg OBOConfig) (*OBO, error) {
 	}
 	o := &OBO{
 		appID:    appID,
-		caller:   newLoginCaller(&http.Client{Transport: mutualTLSTransport(cfg.Certificate, cfg.RootCAs, cfg.Proxy)}, cfg.Retry),
+		caller:   newLoginCaller(&http.Client{Transport: mutualTLSTransport(cfg.Certificate, cfg.RootCAs, cfg.Proxy)}, cfg.Retry, cfg.Logger),
 		base:     sa,
 		idPath:   oboCertUserIDPath,
 		namePath: oboCertUsernamePath,
 	}
-	o.app = NewSession(&oboApp{caller: o.caller, login: loginRequest{url: sa + oboCertAppLoginPath, endpoint: oboCertAppLoginPath}})
+	o.workflow = "obo-certificate"
+	o.app = NewSession(&oboApp{obo: o, login: loginRequest{url: sa + oboCertAppLoginPath, endpoint: oboCertAppLoginPath}})
 	return o, nil
 }
 
@@ -157,12 +164,15 @@ func (o *OBO) GoString() string { return o.String() }
 
 // oboApp is the app's own login, cached by OBO.app.
 type oboApp struct {
-	caller  *loginCaller
+	obo     *OBO
 	login   loginRequest
 	newBody func() (func(attempt int) ([]byte, error), error) // nil: certificate variant
 }
 
+func (a *oboApp) sourceLogger() *slog.Logger { return a.obo.caller.logger }
+
 func (a *oboApp) Token(ctx context.Context) (*Token, error) {
+	reportOf(ctx).setWorkflow(a.obo.workflow)
 	req := a.login
 	if a.newBody != nil {
 		body, err := a.newBody()
@@ -171,7 +181,7 @@ func (a *oboApp) Token(ctx context.Context) (*Token, error) {
 		}
 		req.body = body
 	}
-	resp, err := a.caller.login(ctx, req)
+	resp, err := a.obo.caller.login(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +197,10 @@ type oboUser struct {
 // Token obtains a user session. If the pod refuses the app session (401), the
 // app session is obtained again — once, shared with every other user — and
 // the user step retried once.
+func (u *oboUser) sourceLogger() *slog.Logger { return u.obo.caller.logger }
+
 func (u *oboUser) Token(ctx context.Context) (*Token, error) {
+	reportOf(ctx).setWorkflow(u.obo.workflow)
 	app, err := u.obo.app.Token(ctx)
 	if err != nil {
 		return nil, err

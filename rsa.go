@@ -14,6 +14,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -51,6 +52,11 @@ type RSAConfig struct {
 	// the sessionToken header (opt-in; the pod must support it). The bearer
 	// token is renewed through the pod shortly before it expires.
 	CommonJWT bool
+
+	// Logger, if set, gets a Debug line per failed login call that may be
+	// retried, and is the default Logger of a Session made for this login
+	// (see SessionOptions.Logger). Never a token or key.
+	Logger *slog.Logger
 }
 
 // RSA logs a bot in with the RSA workflow. It is a TokenSource that logs in on
@@ -95,9 +101,10 @@ func NewRSA(cfg RSAConfig) (*RSA, error) {
 	}
 	r := &RSA{jwt: loginJWT{subject: cfg.Username, signer: cfg.PrivateKey, now: time.Now}}
 	r.bot = botLogin{
-		caller:  newLoginCaller(client, cfg.Retry),
-		session: loginRequest{url: pod + rsaSessionLoginPath, endpoint: rsaSessionLoginPath},
-		newBody: r.jwt.newBody,
+		caller:   newLoginCaller(client, cfg.Retry, cfg.Logger),
+		workflow: "rsa",
+		session:  loginRequest{url: pod + rsaSessionLoginPath, endpoint: rsaSessionLoginPath},
+		newBody:  r.jwt.newBody,
 	}
 	if !cfg.SkipKeyManager {
 		r.bot.keyManager = loginRequest{url: km + rsaKeyManagerLoginPath, endpoint: rsaKeyManagerLoginPath}
@@ -166,6 +173,8 @@ func (j *loginJWT) sign() (string, error) {
 	}
 	return signed, nil
 }
+
+func (r *RSA) sourceLogger() *slog.Logger { return r.bot.caller.logger }
 
 // String describes the login without key material.
 func (r *RSA) String() string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -151,6 +152,17 @@ const (
 type SessionOptions struct {
 	// LoginTimeout bounds one login, retries included; 0 means DefaultLoginTimeout.
 	LoginTimeout time.Duration
+
+	// Logger, if set, gets one line per login (Info) and per failed login
+	// (Warn), with its cause, workflow, endpoints, attempts and duration, and
+	// a Debug line per request replayed after a 401. Never a token. nil: the
+	// Logger of the source's config (RSAConfig.Logger …), or no logs.
+	Logger *slog.Logger
+
+	// OnLogin, if set, is called after every login, successful or not, on
+	// the goroutine that ran it: feed it to Prometheus, OpenTelemetry or
+	// expvar. It must not block for long: callers wait for the login.
+	OnLogin func(LoginEvent)
 }
 
 // Session caches the token of another TokenSource and is itself a TokenSource.
@@ -175,10 +187,15 @@ type Session struct {
 	src          TokenSource
 	loginTimeout time.Duration
 	now          func() time.Time
+	logger       *slog.Logger
+	onLogin      func(LoginEvent)
 
 	current atomic.Pointer[Token]        // the cached token; nil: none
 	failure atomic.Pointer[loginFailure] // the last failed login since the last success; nil: none
 	logins  singleflight.Group           // one login at a time, shared by all waiting callers
+
+	loggedIn  atomic.Bool  // a login has succeeded once
+	nextCause atomic.Int32 // the LoginCause of the next login when no token is cached
 }
 
 // refresher is a TokenSource that can renew a token near its Expiry more
@@ -206,7 +223,11 @@ func NewSessionWithOptions(src TokenSource, opts SessionOptions) *Session {
 	if timeout <= 0 {
 		timeout = DefaultLoginTimeout
 	}
-	return &Session{src: src, loginTimeout: timeout, now: time.Now}
+	logger := opts.Logger
+	if ls, ok := src.(loggerSource); ok && logger == nil {
+		logger = ls.sourceLogger()
+	}
+	return &Session{src: src, loginTimeout: timeout, now: time.Now, logger: logger, onLogin: opts.OnLogin}
 }
 
 // Token returns the cached token, or logs in when there is none. Waiting for a
@@ -245,7 +266,20 @@ func (s *Session) Invalidate(rejected *Token) {
 	if cur == nil || (cur != rejected && cur.SessionToken != rejected.SessionToken) {
 		return
 	}
-	s.current.CompareAndSwap(cur, nil)
+	if s.current.CompareAndSwap(cur, nil) {
+		s.nextCause.Store(int32(CauseRejected))
+	}
+}
+
+// Refresh forces a login, even if a token is cached, and returns the new
+// token; concurrent callers share it with any login in flight. Use it when
+// something outside HTTP tells that the session ended (a datafeed or
+// websocket refused it). It respects the failure backoff.
+func (s *Session) Refresh(ctx context.Context) (*Token, error) {
+	if cur := s.current.Load(); cur != nil && s.current.CompareAndSwap(cur, nil) {
+		s.nextCause.Store(int32(CauseManual))
+	}
+	return s.Token(ctx)
 }
 
 // login runs inside the singleflight group, so at most one runs at a time.
@@ -262,10 +296,14 @@ func (s *Session) login(callerCtx context.Context) (*Token, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(callerCtx), s.loginTimeout)
 	defer cancel()
+	report := &loginReport{}
+	ctx = withLoginReport(ctx, report)
+	start := time.Now()
 
 	var t *Token
 	var err error
-	if r, ok := s.src.(refresher); ok && s.current.Load() != nil {
+	cause := s.cause()
+	if r, ok := s.src.(refresher); ok && cause == CauseExpiry {
 		t, err = r.Refresh(ctx, s.current.Load()) // expired, not rejected: renew it
 	} else {
 		t, err = s.src.Token(ctx)
@@ -273,13 +311,42 @@ func (s *Session) login(callerCtx context.Context) (*Token, error) {
 	if err == nil && t == nil {
 		err = errors.New("symauth: token source returned no token and no error")
 	}
+	s.report(report.event(cause, time.Since(start), err))
 	if err != nil {
 		s.recordFailure(err)
 		return nil, err
 	}
 	s.failure.Store(nil)
+	s.loggedIn.Store(true)
 	s.current.Store(t)
 	return t, nil
+}
+
+// cause says why the login about to run is needed.
+func (s *Session) cause() LoginCause {
+	switch {
+	case s.current.Load() != nil:
+		return CauseExpiry
+	case s.loggedIn.Load():
+		return LoginCause(s.nextCause.Load())
+	}
+	return CauseFirst
+}
+
+// report logs a login and hands it to OnLogin.
+func (s *Session) report(ev LoginEvent) {
+	logLogin(s.logger, ev)
+	if s.onLogin != nil {
+		s.onLogin(ev)
+	}
+}
+
+// logReplay logs, at Debug, a request about to be replayed after a 401.
+func (s *Session) logReplay(req *http.Request) {
+	if s.logger != nil {
+		s.logger.LogAttrs(req.Context(), slog.LevelDebug, "symauth: 401; replaying the request with a new token",
+			slog.String("method", req.Method), slog.String("host", req.URL.Host), slog.String("path", req.URL.Path))
+	}
 }
 
 func (s *Session) recordFailure(err error) {

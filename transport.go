@@ -119,6 +119,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	// 401: the token is rejected. Replay once, if the body can be replayed.
+	sess, _ := t.Source.(*Session)
 	if inv, ok := t.Source.(interface{ Invalidate(*Token) }); ok {
 		inv.Invalidate(tok)
 	}
@@ -126,6 +127,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	drainAndClose(resp.Body)
+	if sess != nil {
+		sess.logReplay(req)
+	}
 	if tok, err = t.Source.Token(req.Context()); err != nil {
 		return nil, err
 	}
