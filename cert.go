@@ -213,6 +213,9 @@ func LoadPKCS12(data []byte, password string) (tls.Certificate, error) {
 	if len(data) == 0 {
 		return tls.Certificate{}, errors.New("symauth: LoadPKCS12: the data is empty")
 	}
+	if err := checkPKCS12Iterations(data); err != nil {
+		return tls.Certificate{}, fmt.Errorf("symauth: LoadPKCS12: %w", err)
+	}
 	key, leaf, chain, err := pkcs12.DecodeChain(data, password)
 	switch {
 	case errors.Is(err, pkcs12.ErrIncorrectPassword):

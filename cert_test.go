@@ -7,6 +7,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -239,4 +243,70 @@ func TestLoadPEM(t *testing.T) {
 	if _, err := symauth.LoadPEM(combined[:len(combined)/2]); err == nil || strings.Contains(err.Error(), "MII") {
 		t.Fatalf("truncated: %v", err)
 	}
+}
+
+// Files written by every go-pkcs12 encoder and by openssl load; a file asking
+// for an absurd number of key-derivation iterations is refused at once
+// (testdata/fuzz/FuzzLoadPKCS12/mac-iterations-bomb is such a file).
+func TestLoadPKCS12Encoders(t *testing.T) {
+	srv := newPod(t)
+	issued, err := srv.IssueClientCertificate("p12-bot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, enc := range map[string]*pkcs12.Encoder{
+		"Modern2023": pkcs12.Modern2023, "Modern2026": pkcs12.Modern2026,
+		"LegacyRC2": pkcs12.LegacyRC2, "LegacyDES": pkcs12.LegacyDES,
+	} {
+		p12, err := enc.Encode(issued.PrivateKey, issued.Leaf, nil, "changeit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := symauth.LoadPKCS12(p12, "changeit"); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := exec.LookPath("openssl"); err == nil {
+		dir := t.TempDir()
+		keyDER, _ := x509.MarshalPKCS8PrivateKey(issued.PrivateKey)
+		certFile, keyFile, p12File := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem"), filepath.Join(dir, "b.p12")
+		_ = os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: issued.Certificate[0]}), 0o600)
+		_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+		out, err := exec.Command("openssl", "pkcs12", "-export", "-in", certFile, "-inkey", keyFile, "-out", p12File, "-passout", "pass:changeit").CombinedOutput()
+		if err != nil {
+			t.Fatalf("openssl: %v %s", err, out)
+		}
+		data, _ := os.ReadFile(p12File)
+		if _, err := symauth.LoadPKCS12(data, "changeit"); err != nil {
+			t.Errorf("openssl's PKCS#12: %v", err)
+		}
+	}
+	bomb, err := os.ReadFile("testdata/fuzz/FuzzLoadPKCS12/mac-iterations-bomb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := fuzzCorpusBytes(t, bomb)
+	start := time.Now()
+	if _, err := symauth.LoadPKCS12(data, "x"); err == nil || !strings.Contains(err.Error(), "key-derivation iterations") {
+		t.Fatalf("bomb: %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("the bomb took %v", d)
+	}
+}
+
+// fuzzCorpusBytes returns the first []byte value of a "go test fuzz v1" file.
+func fuzzCorpusBytes(t testing.TB, file []byte) []byte {
+	t.Helper()
+	for _, line := range strings.Split(string(file), "\n") {
+		if rest, ok := strings.CutPrefix(line, "[]byte("); ok {
+			s, err := strconv.Unquote(strings.TrimSuffix(rest, ")"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return []byte(s)
+		}
+	}
+	t.Fatal("no []byte in the corpus file")
+	return nil
 }

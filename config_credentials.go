@@ -166,6 +166,9 @@ func (p *configParser) trustStore(c credential, password scalar) (*x509.CertPool
 			"keytool -importkeystore -srckeystore truststore.jks -destkeystore truststore.p12 -deststoretype PKCS12, "+
 			"or export its certificates to a PEM file (keytool -exportcert -rfc -alias NAME -keystore truststore.jks)")
 	}
+	if err := checkPKCS12Iterations(data); err != nil {
+		return nil, p.errorf(c.line, c.key, "%s", err)
+	}
 	certs, err := pkcs12.DecodeTrustStore(data, password.text)
 	switch {
 	case errors.Is(err, pkcs12.ErrIncorrectPassword):

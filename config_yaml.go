@@ -118,13 +118,21 @@ func (s section) lookup(name string) (key, value *yaml.Node, err error) {
 	if s.node == nil {
 		return nil, nil, nil
 	}
-	return s.lookupIn(s.node, name, 0)
+	return s.lookupIn(s.node, name, 0, map[*yaml.Node]bool{})
 }
 
-func (s section) lookupIn(m *yaml.Node, name string, depth int) (key, value *yaml.Node, err error) {
+// lookupIn searches mapping m and, depth first, the mappings merged into it.
+// searched holds the mappings already searched, without a match, in this
+// lookup: each is searched once, so that merge keys repeated at every level
+// ("<<: [*a, *a, …]") cost linear work, not exponential.
+func (s section) lookupIn(m *yaml.Node, name string, depth int, searched map[*yaml.Node]bool) (key, value *yaml.Node, err error) {
 	if depth > maxYAMLDepth {
 		return nil, nil, s.p.errorf(m.Line, s.key(name), "merge keys nested too deeply")
 	}
+	if searched[m] {
+		return nil, nil, nil
+	}
+	searched[m] = true
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k := m.Content[i]
@@ -155,7 +163,7 @@ func (s section) lookupIn(m *yaml.Node, name string, depth int) (key, value *yam
 			}
 		}
 		for _, mm := range maps {
-			if key, value, err = s.lookupIn(mm, name, depth+1); key != nil || err != nil {
+			if key, value, err = s.lookupIn(mm, name, depth+1, searched); key != nil || err != nil {
 				return key, value, err
 			}
 		}
