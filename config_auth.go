@@ -107,6 +107,65 @@ func deprecatedHint(s section) string {
 	return ""
 }
 
+// identity is the login material of the bot or app section: an RSA key, or a
+// certificate whose CN is the name it logs in as.
+type identity struct {
+	name            scalar // username or appId, as written
+	key             *rsa.PrivateKey
+	cert            *tls.Certificate
+	keySrc, certSrc CredentialFile
+	hasKey, hasCert bool
+}
+
+// identity reads the name, privateKey and certificate of section s. nameKey
+// is "username" or "appId"; nameText describes it in errors.
+func (p *configParser) identity(s section, nameKey, nameText string) (identity, error) {
+	var id identity
+	var err error
+	if id.name, err = s.str(nameKey); err != nil {
+		return id, err
+	}
+	_, keyCred, hasKey, err := s.credential("privateKey")
+	if err != nil {
+		return id, err
+	}
+	certSec, certCred, hasCert, err := s.credential("certificate")
+	if err != nil {
+		return id, err
+	}
+	id.hasKey, id.hasCert = hasKey, hasCert
+	switch {
+	case hasKey && hasCert:
+		return id, p.errorf(s.line, s.path, "configuring both %s and %s is an error: give one", s.key("privateKey"), s.key("certificate"))
+	case hasKey:
+		if !id.name.set() {
+			return id, p.errorf(id.name.line, id.name.key, "missing (the RSA login needs %s)", nameText)
+		}
+		if err := validateUsername(nameText, id.name.text); err != nil {
+			return id, p.wrap(id.name.line, id.name.key, "", err)
+		}
+		if id.key, err = p.privateKey(keyCred); err != nil {
+			return id, err
+		}
+		id.keySrc = keyCred.src
+	case hasCert:
+		password, err := certSec.str("password")
+		if err != nil {
+			return id, err
+		}
+		cert, err := p.certificate(certCred, password)
+		if err != nil {
+			return id, err
+		}
+		cn := cert.Leaf.Subject.CommonName
+		if id.name.set() && !strings.EqualFold(id.name.text, cn) {
+			return id, p.errorf(id.name.line, id.name.key, "is %q but the certificate's CN, the name it logs in as, is %q", id.name.text, cn)
+		}
+		id.name.text, id.cert, id.certSrc = cn, &cert, certCred.src
+	}
+	return id, nil
+}
+
 // bot reads the bot section.
 func (p *configParser) bot(top section, c *Config, ld *loaded) error {
 	b, err := top.sub("bot")
@@ -114,48 +173,13 @@ func (p *configParser) bot(top section, c *Config, ld *loaded) error {
 		return err
 	}
 	ld.botLine = b.line
-	user, err := b.str("username")
+	id, err := p.identity(b, "username", "the bot's username")
 	if err != nil {
 		return err
 	}
-	_, keyCred, hasKey, err := b.credential("privateKey")
-	if err != nil {
-		return err
-	}
-	certSec, certCred, hasCert, err := b.credential("certificate")
-	if err != nil {
-		return err
-	}
-	c.Bot.Username = user.text
-	switch {
-	case hasKey && hasCert:
-		return p.errorf(b.line, "bot", "configuring both bot.privateKey and bot.certificate is an error: give one")
-	case hasKey:
-		if !user.set() {
-			return p.errorf(user.line, user.key, "missing (the RSA login needs the bot's username)")
-		}
-		if err := validateUsername("the username", user.text); err != nil {
-			return p.wrap(user.line, user.key, "", err)
-		}
-		if ld.botKey, err = p.privateKey(keyCred); err != nil {
-			return err
-		}
-		c.Bot.PrivateKey = keyCred.src
-	case hasCert:
-		password, err := certSec.str("password")
-		if err != nil {
-			return err
-		}
-		cert, err := p.certificate(certCred, password)
-		if err != nil {
-			return err
-		}
-		cn := cert.Leaf.Subject.CommonName
-		if user.set() && !strings.EqualFold(user.text, cn) {
-			return p.errorf(user.line, user.key, "is %q but the certificate's CN, the username it logs in as, is %q", user.text, cn)
-		}
-		c.Bot.Username, c.Bot.Certificate, ld.botCert = cn, certCred.src, &cert
-	case user.set():
+	c.Bot = BotConfig{Username: id.name.text, PrivateKey: id.keySrc, Certificate: id.certSrc}
+	ld.botKey, ld.botCert = id.key, id.cert
+	if !id.hasKey && !id.hasCert && id.name.set() {
 		return p.errorf(b.line, "bot.privateKey", "missing: give bot.privateKey (RSA) or bot.certificate%s", deprecatedHint(b))
 	}
 	return nil
@@ -173,48 +197,13 @@ func (p *configParser) app(top section, c *Config, ld *loaded) error {
 		return nil
 	}
 	ld.appLine = a.line
-	id, err := a.str("appId")
+	id, err := p.identity(a, "appId", "the app's id")
 	if err != nil {
 		return err
 	}
-	_, keyCred, hasKey, err := a.credential("privateKey")
-	if err != nil {
-		return err
-	}
-	certSec, certCred, hasCert, err := a.credential("certificate")
-	if err != nil {
-		return err
-	}
-	c.App = &AppConfig{AppID: id.text}
-	switch {
-	case hasKey && hasCert:
-		return p.errorf(a.line, "app", "configuring both app.privateKey and app.certificate is an error: give one")
-	case hasKey:
-		if !id.set() {
-			return p.errorf(id.line, id.key, "missing (the RSA on-behalf-of login needs the app's id)")
-		}
-		if err := validateUsername("the app id", id.text); err != nil {
-			return p.wrap(id.line, id.key, "", err)
-		}
-		if ld.appKey, err = p.privateKey(keyCred); err != nil {
-			return err
-		}
-		c.App.PrivateKey = keyCred.src
-	case hasCert:
-		password, err := certSec.str("password")
-		if err != nil {
-			return err
-		}
-		cert, err := p.certificate(certCred, password)
-		if err != nil {
-			return err
-		}
-		cn := cert.Leaf.Subject.CommonName
-		if id.set() && !strings.EqualFold(id.text, cn) {
-			return p.errorf(id.line, id.key, "is %q but the certificate's CN, the app id it logs in as, is %q", id.text, cn)
-		}
-		c.App.AppID, c.App.Certificate, ld.appCert = cn, certCred.src, &cert
-	default:
+	c.App = &AppConfig{AppID: id.name.text, PrivateKey: id.keySrc, Certificate: id.certSrc}
+	ld.appKey, ld.appCert = id.key, id.cert
+	if !id.hasKey && !id.hasCert {
 		c.state.oboErr = p.errorf(a.line, "app.privateKey", "missing: on-behalf-of needs app.privateKey (or app.certificate)%s", deprecatedHint(a))
 	}
 	return nil
