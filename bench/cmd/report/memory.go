@@ -1,0 +1,38 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/symauth/symauth/bench"
+)
+
+// memTransports is how many Transports the per-Transport figures average.
+const memTransports = 10_000
+
+// memorySection: issue item 6, retained memory, measured in-process.
+func memorySection(cfg config) (*section, error) {
+	m, err := bench.MeasureMemory(memTransports, cfg.requests)
+	if err != nil {
+		return nil, err
+	}
+	sec := &section{title: "6. Memory: retained bytes, growth"}
+	sec.printf("Measured in this process by `bench.MeasureMemory` (`bench/memory.go`; `TestMemory` checks "+
+		"bounds): `runtime.MemStats.HeapAlloc` read after `runtime.GC` (twice, so that `sync.Pool` caches are "+
+		"emptied too). Per Transport: the heap grown by %s `NewTransport` (each with its `Session`), divided by "+
+		"their number. Per cached token: the heap grown when each of them sends one request, which logs in (a "+
+		"`TokenSource` returning a %d-character session token and a %d-character key manager token, fresh strings) "+
+		"and caches the token, its header values and the `Session`'s singleflight map. Growth: the heap before and "+
+		"after %s requests on one Transport with its token cached, over a base that keeps nothing.\n\n",
+		thousands(m.Transports), 512, 128, thousands(m.Requests))
+	sec.command(fmt.Sprintf("go run ./cmd/report   # in-process: bench.MeasureMemory(%d, %d)", m.Transports, m.Requests), 1)
+	sec.table([]string{"what", "bytes"},
+		[]string{"retained per Transport + Session, before any request", fmt.Sprintf("%.0f", m.PerTransport)},
+		[]string{"retained per cached token", fmt.Sprintf("%.0f (%d of them the token strings)", m.PerCachedToken, m.TokenBytes)},
+		[]string{fmt.Sprintf("HeapAlloc before %s requests", thousands(m.Requests)), thousands(int(m.HeapBefore))},
+		[]string{fmt.Sprintf("HeapAlloc after %s requests", thousands(m.Requests)), thousands(int(m.HeapAfter))},
+		[]string{"growth", thousands(int(m.Growth()))})
+	sec.check(fmt.Sprintf("no growth over %s requests (≤ %d KiB, GC noise)", thousands(m.Requests), bench.MaxGrowth>>10),
+		thousands(int(m.Growth()))+" B", m.Growth() <= bench.MaxGrowth)
+	sec.targetTable()
+	return sec, nil
+}
