@@ -34,6 +34,8 @@ type AuthError struct {
 	Err        error  // the cause, if any
 }
 
+// Error describes the failure: the endpoint, the status and the server's
+// message, or the cause. It never holds a token.
 func (e *AuthError) Error() string {
 	var b strings.Builder
 	b.WriteString("symauth: login at ")
@@ -58,6 +60,7 @@ func (e *AuthError) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the cause, so that errors.Is and errors.As see through it.
 func (e *AuthError) Unwrap() error { return e.Err }
 
 // RetryPolicy says how a login call is retried after a network error, a 429 or

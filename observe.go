@@ -17,6 +17,7 @@ const (
 	CauseManual                     // Session.Refresh was called
 )
 
+// String is the cause's name: "first", "rejected", "expiry" or "manual".
 func (c LoginCause) String() string {
 	switch c {
 	case CauseFirst:

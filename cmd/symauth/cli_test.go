@@ -1,11 +1,14 @@
 package main
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -173,4 +176,32 @@ func readFile(t testing.TB, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// --user registers another user's public key; that user can then log in.
+func TestEmulatorUserFlag(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pubDER, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	privDER, _ := x509.MarshalPKCS8PrivateKey(key)
+	pub, priv := filepath.Join(dir, "alice-public.pem"), filepath.Join(dir, "alice-private.pem")
+	if err := os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(priv, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := startEmulator(t, "--user", "alice="+pub, "--session-ttl", "1h")
+	r := runCLI(t, "whoami", "--pod", e.url, "--user", "alice", "--key", priv, "--ca", e.file("ca.pem"))
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "alice ") {
+		t.Fatalf("whoami as alice: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	for _, bad := range [][]string{{"--user", "alice"}, {"--user", "alice=" + priv}, {"--key-bits", "1024"}, {"--session-ttl", "-1s"}} {
+		if r := runCLI(t, append([]string{"emulator", "--addr", "127.0.0.1:0"}, bad...)...); r.code == 0 {
+			t.Errorf("emulator %v: exit 0; want a refusal", bad)
+		}
+	}
 }
