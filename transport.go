@@ -119,9 +119,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	// 401: the token is rejected. Replay once, if the body can be replayed.
-	sess, _ := t.Source.(*Session)
-	if inv, ok := t.Source.(interface{ Invalidate(*Token) }); ok {
-		inv.Invalidate(tok)
+	sess, _ := t.Source.(*Session) // any other source has nothing to invalidate
+	if sess != nil {
+		sess.Invalidate(tok)
 	}
 	if !replayable(req) {
 		return resp, nil
