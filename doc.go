@@ -34,6 +34,17 @@
 //
 // # The 401 rule
 //
+//	request ──► Transport ──► Session.Token ──(cached: one atomic load)──► send with tokens
+//	                               │ no token                                   │
+//	                               ▼                                            ▼
+//	                     one login (singleflight),                        401? ──no──► response
+//	                     shared by every waiting caller                     │yes
+//	                               ▲                                        ▼
+//	                               └──── Invalidate(the token sent) ◄── body replayable?
+//	                                     then replay once                   │no
+//	                                                                        ▼
+//	                                                              the 401, untouched
+//
 // After a 401 the Transport invalidates the token it sent and asks the Session
 // for a new one. However many requests saw that 401, exactly one login runs and
 // they all share its result: a token is only forgotten if it is still the one
