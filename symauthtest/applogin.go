@@ -24,21 +24,11 @@ func (s *Server) handleAppLogin(w http.ResponseWriter, r *http.Request) {
 // certificate login of an app (deprecated API): the TLS client
 // certificate's CN is the app id. No body.
 func (s *Server) handleCertAppLogin(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		s.methodNotAllowed(w, r, http.MethodPost)
-		return
+	var a *app
+	allowed := func(cn string) bool { a = s.apps.lookup(cn); return a != nil && a.certLogin }
+	if s.certLogin(w, r, "app", allowed) {
+		s.answerAppLogin(w, r, a, "certificate")
 	}
-	cn, ok := s.clientCN(w, r)
-	if !ok {
-		return
-	}
-	a := s.apps.lookup(cn)
-	if a == nil || !a.certLogin {
-		s.refuse(r, "app "+shown(cn)+" is not registered for certificate login")
-		writeError(w, http.StatusForbidden, certNotAllowed)
-		return
-	}
-	s.answerAppLogin(w, r, a, "certificate")
 }
 
 // answerAppLogin issues an app session to a and answers 200 with it, as

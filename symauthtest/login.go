@@ -79,21 +79,31 @@ func (s *Server) readLoginBody(w http.ResponseWriter, r *http.Request, body any,
 // /keyauth/v1/authenticate: the TLS client certificate's CN is the username.
 // The listener has already verified the certificate against the CA.
 func (s *Server) handleCertLogin(w http.ResponseWriter, r *http.Request, kind tokenKind) {
+	var u *user
+	allowed := func(cn string) bool { u = s.users.lookup(cn); return u != nil && u.certLogin }
+	if s.certLogin(w, r, "user", allowed) {
+		s.answerLogin(w, r, kind, u, "certificate")
+	}
+}
+
+// certLogin checks a certificate login: a POST whose verified client
+// certificate's CN is allowed. what ("user", "app") names the CN in the
+// refusal. On failure it logs, answers and returns false.
+func (s *Server) certLogin(w http.ResponseWriter, r *http.Request, what string, allowed func(cn string) bool) bool {
 	if r.Method != http.MethodPost {
 		s.methodNotAllowed(w, r, http.MethodPost)
-		return
+		return false
 	}
 	cn, ok := s.clientCN(w, r)
 	if !ok {
-		return
+		return false
 	}
-	u := s.users.lookup(cn)
-	if u == nil || !u.certLogin {
-		s.refuse(r, "user "+shown(cn)+" is not registered for certificate login")
+	if !allowed(cn) {
+		s.refuse(r, what+" "+shown(cn)+" is not registered for certificate login")
 		writeError(w, http.StatusForbidden, certNotAllowed)
-		return
+		return false
 	}
-	s.answerLogin(w, r, kind, u, "certificate")
+	return true
 }
 
 // clientCN returns the common name of the request's TLS client certificate,

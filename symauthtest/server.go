@@ -35,7 +35,7 @@ type Server struct {
 	now          func() time.Time
 	logfn        func(format string, args ...any)
 	agentVersion string
-	skd          bool
+	skd          atomic.Bool // session tokens allow simplified key delivery; see SetSimplifiedKeyDelivery
 
 	ca     *authority
 	srv    *http.Server
@@ -157,7 +157,6 @@ func Start(opts Options) (*Server, error) {
 		now:          opts.Now,
 		logfn:        opts.Logf,
 		agentVersion: opts.AgentVersion,
-		skd:          opts.SimplifiedKeyDelivery,
 		ca:           ca,
 		done:         make(chan struct{}),
 		conns:        make(map[net.Conn]bool),
@@ -167,6 +166,7 @@ func Start(opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.skd.Store(opts.SimplifiedKeyDelivery)
 	if s.agentVersion == "" {
 		s.agentVersion = DefaultAgentVersion
 	}
@@ -252,6 +252,11 @@ func (s *Server) Close() {
 	s.logDone = true
 	s.logMu.Unlock()
 }
+
+// SetSimplifiedKeyDelivery changes, for the sessions issued from now on,
+// whether session tokens carry "canUseSimplifiedKeyDelivery": true (see
+// Options.SimplifiedKeyDelivery). Safe for concurrent use.
+func (s *Server) SetSimplifiedKeyDelivery(on bool) { s.skd.Store(on) }
 
 // Client returns an HTTP client that trusts the server's CA and presents no
 // client certificate (use IssueClientCertificate for one). It is the same

@@ -205,7 +205,7 @@ func (s *Server) issueSession(g grant) (string, grant, error) {
 	} else {
 		claims["sub"] = g.user.name
 		claims["userId"] = g.user.id
-		if s.skd {
+		if s.skd.Load() {
 			claims["canUseSimplifiedKeyDelivery"] = true
 			g.skd = true
 		}
