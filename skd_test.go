@@ -102,3 +102,24 @@ func TestSKDAgentDownMeansKeyManager(t *testing.T) {
 		t.Fatalf("agent asked %d times; want 2 (a failure is not cached)", got)
 	}
 }
+
+// Once SKD applied, later logins ask the session first; when the new session
+// no longer allows SKD, the key manager login follows and its token is sent.
+func TestSKDNoLongerAllowed(t *testing.T) {
+	srv := newSKDPod(t, true, "Agent-25.1.0")
+	cfg := rsaConfig(srv)
+	cfg.AgentURL = srv.URL
+	client := &http.Client{Transport: symauth.NewTransport(newRSA(t, cfg), srv.Client().Transport)}
+	if status, _ := get(t, client, srv.URL+symauthtest.PathDatafeeds); status != http.StatusOK {
+		t.Fatalf("with SKD: %d", status)
+	}
+	relayBefore := srv.Calls(symauthtest.PathRelay)
+	srv.SetSimplifiedKeyDelivery(false)
+	srv.RevokeSessions()
+	if status, body := get(t, client, srv.URL+symauthtest.PathDatafeeds); status != http.StatusOK {
+		t.Fatalf("after SKD ended: %d %s; want a key manager login and its token on the agent call", status, body)
+	}
+	if got := srv.Calls(symauthtest.PathRelay); got != relayBefore+1 {
+		t.Fatalf("key manager logins %d → %d; want one more", relayBefore, got)
+	}
+}
