@@ -157,8 +157,10 @@ func fuzzCheckRetryAfter(t *testing.T, v string) {
 	} else if when, err := http.ParseTime(v); err != nil || when.Sub(now) != d {
 		t.Fatalf("parseRetryAfter(%q) = %v, true; it is neither delay-seconds nor an HTTP date", v, d)
 	}
-	if c := clamp(d, 0, defaultMaxInterval); c < 0 || c > defaultMaxInterval {
-		t.Fatalf("clamp(%v) = %v, outside [0, %v]", d, c, defaultMaxInterval)
+	backoff := newLoginCaller(&http.Client{}, RetryPolicy{}, nil).backoff
+	resp := &http.Response{StatusCode: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {v}}}
+	if w := backoff(time.Millisecond, defaultMaxInterval, 0, resp); w < 0 || w > defaultMaxInterval {
+		t.Fatalf("the wait for Retry-After %q is %v, outside [0, %v]", v, w, defaultMaxInterval)
 	}
 }
 

@@ -310,20 +310,18 @@ func addHeaders(dst, src http.Header) {
 // with "equal jitter" (a random wait between half and all of
 // min·multiplier^attempt), capped at max; a Retry-After on 429 or 503 is
 // honoured but capped at max too. Its signature is go-retryablehttp's Backoff.
-func (c *loginCaller) backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+func (c *loginCaller) backoff(firstWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			return clamp(d, 0, max)
+			return min(max(d, 0), maxWait)
 		}
 	}
-	d := max
-	if f := float64(min) * math.Pow(c.retry.Multiplier, float64(attempt)); f < float64(max) {
+	d := maxWait
+	if f := float64(firstWait) * math.Pow(c.retry.Multiplier, float64(attempt)); f < float64(maxWait) {
 		d = time.Duration(f)
 	}
 	return d/2 + rand.N(d/2+1)
 }
-
-func clamp(d, lo, hi time.Duration) time.Duration { return min(max(d, lo), hi) }
 
 // parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP date.
 func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
