@@ -51,6 +51,9 @@ func TestExtensionAppCircleOfTrust(t *testing.T) {
 	if app.ValidateTokens(tokens.AppToken, tokens.SymphonyToken) {
 		t.Fatal("an expired pair validates")
 	}
+	if s := fmt.Sprintf("%v %#v", app, app); s != `symauth.ExtensionApp{AppID:"test-app"} symauth.ExtensionApp{AppID:"test-app"}` {
+		t.Fatalf("app prints as %s", s)
+	}
 	for _, s := range []string{fmt.Sprint(tokens), fmt.Sprintf("%+v %#v %s", tokens, tokens, *tokens)} {
 		if strings.Contains(s, tokens.AppToken) || strings.Contains(s, tokens.SymphonyToken) {
 			t.Fatalf("tokens printed: %s", s)

@@ -1,6 +1,7 @@
 package symauth
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -53,5 +54,26 @@ func TestBackoffMultiplier(t *testing.T) {
 	}
 	if err := (RetryPolicy{Multiplier: 0.5}).validate("R"); err == nil {
 		t.Fatal("a multiplier below 1 must be refused")
+	}
+}
+
+// Login calls go through go-retryablehttp with its logger off, on a copy of
+// the caller's client that does not follow redirects.
+func TestLoginCallerClient(t *testing.T) {
+	callers := &http.Client{Timeout: time.Minute}
+	c := newLoginCaller(callers, RetryPolicy{}, nil)
+	_, rc, err := c.newRequest(context.Background(), loginRequest{url: "https://pod.example/login/pubkey/authenticate", endpoint: "/login"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case rc.Logger != nil:
+		t.Fatal("go-retryablehttp's logger is on")
+	case rc.HTTPClient == callers || callers.CheckRedirect != nil:
+		t.Fatal("the caller's client is used or modified")
+	case rc.HTTPClient.CheckRedirect == nil || rc.HTTPClient.CheckRedirect(nil, nil) != http.ErrUseLastResponse:
+		t.Fatal("redirects would be followed")
+	case rc.HTTPClient.Timeout != time.Minute:
+		t.Fatal("the caller's client settings are lost")
 	}
 }

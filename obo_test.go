@@ -72,6 +72,9 @@ func TestOBO(t *testing.T) {
 	if got := srv.Calls(symauthtest.PathAppLogin); got != 1 {
 		t.Fatalf("app logins: %d; want 1, shared by every user", got)
 	}
+	if app, err := obo.AppSession().Token(context.Background()); err != nil || app.SessionToken == "" || srv.Calls(symauthtest.PathAppLogin) != 1 {
+		t.Fatalf("AppSession: %v, %v; want the cached app session", app, err)
+	}
 	tok, err := obo.Username("alice").Token(context.Background())
 	if err != nil || tok.KeyManagerToken != "" {
 		t.Fatalf("user token %v, err %v; want one without a key manager token", tok, err)

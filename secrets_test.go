@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/symauth/symauth"
@@ -67,8 +68,22 @@ func TestNothingPrintsSecrets(t *testing.T) {
 // CloseIdleConnections reaches the base transport, so http.Client's does too.
 func TestCloseIdleConnections(t *testing.T) {
 	srv := newPod(t)
-	client, _ := newBotClient(t, srv)
+	base := &idleCloser{RoundTripper: srv.Client().Transport}
+	client := &http.Client{Transport: symauth.NewTransport(newRSA(t, rsaConfig(srv)), base)}
 	get(t, client, srv.URL+symauthtest.PathSessionInfo)
-	client.CloseIdleConnections()                                         // goleak in TestMain fails the run if a connection goroutine stays
-	(&symauth.Transport{Base: roundTripFunc(nil)}).CloseIdleConnections() // no such method: nothing happens
+	client.CloseIdleConnections()
+	if !base.closed.Load() {
+		t.Fatal("CloseIdleConnections did not reach the base transport")
+	}
+	(&symauth.Transport{Base: roundTripFunc(nil)}).CloseIdleConnections() // a base without the method: nothing to do
+}
+
+type idleCloser struct {
+	http.RoundTripper
+	closed atomic.Bool
+}
+
+func (c *idleCloser) CloseIdleConnections() {
+	c.closed.Store(true)
+	c.RoundTripper.(*http.Transport).CloseIdleConnections()
 }
