@@ -1,17 +1,21 @@
 package symauth
 
-import "context"
+import (
+	"context"
+
+	"github.com/symauth/symauth/internal/login"
+)
 
 // botLogin is what the RSA and certificate logins of a bot share: the session
 // and key manager calls, simplified key delivery (SKD) and Common JWT. It is
 // safe for concurrent use.
 type botLogin struct {
-	caller     *loginCaller
-	workflow   string       // "rsa" or "certificate", for LoginEvent
-	session    loginRequest // the session login call, without its body
-	keyManager loginRequest // the key manager login call; url "" when SkipKeyManager
-	skd        *keyDelivery // nil when SkipKeyManager
-	commonJWT  *commonJWT   // nil unless Common JWT is enabled
+	caller     loginCaller
+	workflow   string        // "rsa" or "certificate", for LoginEvent
+	session    login.Request // the session login call, without its body
+	keyManager login.Request // the key manager login call; URL "" when SkipKeyManager
+	skd        *keyDelivery  // nil when SkipKeyManager
+	commonJWT  *commonJWT    // nil unless Common JWT is enabled
 
 	// newBody returns the body maker of one login (RSA: one JWT shared by the
 	// first attempts, fresh ones for retries); nil for a certificate login.
@@ -23,17 +27,17 @@ type botLogin struct {
 // once SKD applied, later logins call the session first and the key manager
 // only if SKD no longer applies.
 func (b *botLogin) token(ctx context.Context) (*Token, error) {
-	reportOf(ctx).setWorkflow(b.workflow)
+	login.ReportOf(ctx).SetWorkflow(b.workflow)
 	session, keyManager := b.session, b.keyManager
 	if b.newBody != nil {
 		body, err := b.newBody()
 		if err != nil {
-			return nil, &AuthError{Endpoint: session.endpoint, Err: err}
+			return nil, &AuthError{Endpoint: session.Endpoint, Err: err}
 		}
-		session.body, keyManager.body = body, body
+		session.Body, keyManager.Body = body, body
 	}
 	switch {
-	case keyManager.url == "":
+	case keyManager.URL == "":
 		return b.sessionLogin(ctx, session)
 	case b.skd.lastApplied():
 		return b.sessionThenKeyManager(ctx, session, keyManager)
@@ -42,7 +46,7 @@ func (b *botLogin) token(ctx context.Context) (*Token, error) {
 	}
 }
 
-func (b *botLogin) sessionLogin(ctx context.Context, session loginRequest) (*Token, error) {
+func (b *botLogin) sessionLogin(ctx context.Context, session login.Request) (*Token, error) {
 	resp, err := b.caller.login(ctx, session)
 	if err != nil {
 		return nil, err
@@ -52,7 +56,7 @@ func (b *botLogin) sessionLogin(ctx context.Context, session loginRequest) (*Tok
 
 // sessionThenKeyManager logs in to the session, then to the key manager only
 // if SKD does not apply.
-func (b *botLogin) sessionThenKeyManager(ctx context.Context, session, keyManager loginRequest) (*Token, error) {
+func (b *botLogin) sessionThenKeyManager(ctx context.Context, session, keyManager login.Request) (*Token, error) {
 	tok, err := b.sessionLogin(ctx, session)
 	if err != nil || b.skd.applies(ctx, b.caller, tok.SessionToken) {
 		return tok, err
@@ -61,14 +65,14 @@ func (b *botLogin) sessionThenKeyManager(ctx context.Context, session, keyManage
 	if err != nil {
 		return nil, err
 	}
-	tok.KeyManagerToken = km.token()
+	tok.KeyManagerToken = km.Value()
 	return tok, nil
 }
 
 // loginBoth sends the session and key manager login calls concurrently. When
 // the session is logged in and SKD applies, the key manager call is cancelled
 // and its result ignored. A session failure cancels the key manager call.
-func (b *botLogin) loginBoth(ctx context.Context, session, keyManager loginRequest) (*Token, error) {
+func (b *botLogin) loginBoth(ctx context.Context, session, keyManager login.Request) (*Token, error) {
 	kmCtx, cancelKM := context.WithCancel(ctx)
 	defer cancelKM()
 	type result struct {
@@ -82,7 +86,7 @@ func (b *botLogin) loginBoth(ctx context.Context, session, keyManager loginReque
 			kmDone <- result{err: err}
 			return
 		}
-		kmDone <- result{token: resp.token()}
+		kmDone <- result{token: resp.Value()}
 	}()
 	tok, err := b.sessionLogin(ctx, session)
 	if err != nil || b.skd.applies(ctx, b.caller, tok.SessionToken) {
@@ -100,13 +104,13 @@ func (b *botLogin) loginBoth(ctx context.Context, session, keyManager loginReque
 
 // sessionToken makes the token of a session login answer: with Common JWT,
 // the bearer token is required and sets the expiry.
-func (b *botLogin) sessionToken(resp *loginResponse) (*Token, error) {
-	tok := &Token{SessionToken: resp.token(), AuthorizationToken: resp.AuthorizationToken}
+func (b *botLogin) sessionToken(resp *login.Response) (*Token, error) {
+	tok := &Token{SessionToken: resp.Value(), AuthorizationToken: resp.AuthorizationToken}
 	if b.commonJWT == nil {
 		return tok, nil
 	}
 	if tok.AuthorizationToken == "" {
-		return nil, &AuthError{Endpoint: b.session.endpoint,
+		return nil, &AuthError{Endpoint: b.session.Endpoint,
 			Message: "Common JWT is enabled but the pod answered no authorizationToken: is Common JWT enabled on this pod?"}
 	}
 	tok.AuthorizationToken = withBearerPrefix(tok.AuthorizationToken)

@@ -169,7 +169,7 @@ func TestNewCertValidation(t *testing.T) {
 	}
 }
 
-func TestLoadPKCS12(t *testing.T) {
+func TestParsePKCS12(t *testing.T) {
 	srv := newPod(t)
 	issued, err := srv.IssueClientCertificate("p12-bot")
 	if err != nil {
@@ -179,7 +179,7 @@ func TestLoadPKCS12(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cert, err := symauth.LoadPKCS12(p12, "changeit")
+	cert, err := symauth.ParsePKCS12(p12, "changeit")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestLoadPKCS12(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if _, err := symauth.LoadPKCS12(p12, "wrong-secret"); !errors.Is(err, pkcs12.ErrIncorrectPassword) || !strings.Contains(err.Error(), "wrong password") || strings.Contains(err.Error(), "wrong-secret") {
+	if _, err := symauth.ParsePKCS12(p12, "wrong-secret"); !errors.Is(err, pkcs12.ErrIncorrectPassword) || !strings.Contains(err.Error(), "wrong password") || strings.Contains(err.Error(), "wrong-secret") {
 		t.Fatalf("wrong password: %v", err)
 	}
 	other, _ := srv.IssueClientCertificate("other-bot")
@@ -199,7 +199,7 @@ func TestLoadPKCS12(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := symauth.LoadPKCS12(mismatched, "changeit"); err == nil || !strings.Contains(err.Error(), "does not belong to the certificate") {
+	if _, err := symauth.ParsePKCS12(mismatched, "changeit"); err == nil || !strings.Contains(err.Error(), "does not belong to the certificate") {
 		t.Fatalf("mismatched key: %v", err)
 	}
 	swapped := issued
@@ -207,15 +207,15 @@ func TestLoadPKCS12(t *testing.T) {
 	if _, err := symauth.NewCert(symauth.CertConfig{SessionAuthURL: srv.URL, Certificate: swapped}); err == nil || !strings.Contains(err.Error(), "CertConfig.Certificate: the private key does not belong") {
 		t.Fatalf("NewCert with a mismatched key: %v", err)
 	}
-	if _, err := symauth.LoadPKCS12(nil, ""); err == nil || !strings.Contains(err.Error(), "empty") {
+	if _, err := symauth.ParsePKCS12(nil, ""); err == nil || !strings.Contains(err.Error(), "empty") {
 		t.Fatalf("empty: %v", err)
 	}
-	if _, err := symauth.LoadPKCS12([]byte("not pkcs12"), "x"); err == nil || !strings.Contains(err.Error(), "not a readable PKCS#12") {
+	if _, err := symauth.ParsePKCS12([]byte("not pkcs12"), "x"); err == nil || !strings.Contains(err.Error(), "not a readable PKCS#12") {
 		t.Fatalf("garbage: %v", err)
 	}
 }
 
-func TestLoadPEM(t *testing.T) {
+func TestParsePEM(t *testing.T) {
 	srv := newPod(t)
 	issued, err := srv.IssueClientCertificate("pem-bot")
 	if err != nil {
@@ -228,7 +228,7 @@ func TestLoadPEM(t *testing.T) {
 	combined := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: issued.Certificate[0]}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})...)
 	for name, in := range map[string][]byte{"one file": combined, "literal backslash-n": []byte(strings.ReplaceAll(string(combined), "\n", `\n`))} {
-		cert, err := symauth.LoadPEM(in)
+		cert, err := symauth.ParsePEM(in)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -240,15 +240,15 @@ func TestLoadPEM(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
-	if _, err := symauth.LoadPEM(combined[:len(combined)/2]); err == nil || strings.Contains(err.Error(), "MII") {
+	if _, err := symauth.ParsePEM(combined[:len(combined)/2]); err == nil || strings.Contains(err.Error(), "MII") {
 		t.Fatalf("truncated: %v", err)
 	}
 }
 
 // Files written by every go-pkcs12 encoder and by openssl load; a file asking
 // for an absurd number of key-derivation iterations is refused at once
-// (testdata/fuzz/FuzzLoadPKCS12/mac-iterations-bomb is such a file).
-func TestLoadPKCS12Encoders(t *testing.T) {
+// (testdata/fuzz/FuzzParsePKCS12/mac-iterations-bomb is such a file).
+func TestParsePKCS12Encoders(t *testing.T) {
 	srv := newPod(t)
 	issued, err := srv.IssueClientCertificate("p12-bot")
 	if err != nil {
@@ -262,7 +262,7 @@ func TestLoadPKCS12Encoders(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := symauth.LoadPKCS12(p12, "changeit"); err != nil {
+		if _, err := symauth.ParsePKCS12(p12, "changeit"); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -277,17 +277,17 @@ func TestLoadPKCS12Encoders(t *testing.T) {
 			t.Fatalf("openssl: %v %s", err, out)
 		}
 		data, _ := os.ReadFile(p12File)
-		if _, err := symauth.LoadPKCS12(data, "changeit"); err != nil {
+		if _, err := symauth.ParsePKCS12(data, "changeit"); err != nil {
 			t.Errorf("openssl's PKCS#12: %v", err)
 		}
 	}
-	bomb, err := os.ReadFile("testdata/fuzz/FuzzLoadPKCS12/mac-iterations-bomb")
+	bomb, err := os.ReadFile("testdata/fuzz/FuzzParsePKCS12/mac-iterations-bomb")
 	if err != nil {
 		t.Fatal(err)
 	}
 	data := fuzzCorpusBytes(t, bomb)
 	start := time.Now()
-	if _, err := symauth.LoadPKCS12(data, "x"); err == nil || !strings.Contains(err.Error(), "key-derivation iterations") {
+	if _, err := symauth.ParsePKCS12(data, "x"); err == nil || !strings.Contains(err.Error(), "key-derivation iterations") {
 		t.Fatalf("bomb: %v", err)
 	}
 	if d := time.Since(start); d > time.Second {

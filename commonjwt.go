@@ -2,10 +2,11 @@ package symauth
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/symauth/symauth/internal/login"
 )
 
 // Common JWT (opt-in): API calls carry "Authorization: Bearer <jwt>" instead
@@ -33,15 +34,15 @@ type idmAnswer struct {
 	ExpiresIn   int64  `json:"expires_in"` // seconds
 }
 
-func (a *idmAnswer) required() (string, string) { return a.AccessToken, "access_token" }
+func (a *idmAnswer) Required() (string, string) { return a.AccessToken, "access_token" }
 
 // renew returns a copy of old with a new bearer token and its expiry. A pod
 // that refuses the session answers 401: see isUnauthorized.
-func (c *commonJWT) renew(ctx context.Context, caller *loginCaller, old *Token) (*Token, error) {
+func (c *commonJWT) renew(ctx context.Context, caller loginCaller, old *Token) (*Token, error) {
 	var ans idmAnswer
-	err := caller.call(ctx, loginRequest{
-		url: c.idmTokensURL, endpoint: idmTokensPath,
-		header: http.Header{canonicalSessionToken: {old.SessionToken}},
+	err := caller.call(ctx, login.Request{
+		URL: c.idmTokensURL, Endpoint: idmTokensPath,
+		Header: http.Header{canonicalSessionToken: {old.SessionToken}},
 	}, &ans)
 	if err != nil {
 		return nil, err
@@ -77,10 +78,4 @@ func bearerExpiry(bearer string) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(claims.Exp, 0)
-}
-
-// isUnauthorized reports whether err is a login call answered with 401.
-func isUnauthorized(err error) bool {
-	var ae *AuthError
-	return errors.As(err, &ae) && ae.StatusCode == http.StatusUnauthorized
 }

@@ -10,14 +10,15 @@ import (
 	"time"
 
 	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/internal/testkit"
 	"github.com/symauth/symauth/symauthtest"
 )
 
 // commonJWTPod starts a server on a fake clock, with bearer tokens living one
 // minute, and returns it with the clock.
-func commonJWTPod(t testing.TB) (*symauthtest.Server, *fakeClock) {
+func commonJWTPod(t testing.TB) (*symauthtest.Server, *testkit.Clock) {
 	t.Helper()
-	clock := newFakeClock()
+	clock := testkit.NewClock()
 	srv, err := symauthtest.Start(symauthtest.Options{Now: clock.Now, BearerLifetime: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -30,7 +31,7 @@ func commonJWTPod(t testing.TB) (*symauthtest.Server, *fakeClock) {
 }
 
 // commonJWTClient is an RSA bot client with Common JWT, its Session on clock.
-func commonJWTClient(t testing.TB, srv *symauthtest.Server, clock *fakeClock, base http.RoundTripper) (*http.Client, *symauth.Session) {
+func commonJWTClient(t testing.TB, srv *symauthtest.Server, clock *testkit.Clock, base http.RoundTripper) (*http.Client, *symauth.Session) {
 	t.Helper()
 	cfg := rsaConfig(srv)
 	cfg.CommonJWT = true

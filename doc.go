@@ -10,7 +10,7 @@
 //
 // The client can then call the Pod API (https://acme.symphony.com/pod/…) and
 // the Agent API (https://agent.acme.com/agent/…). A bot that logs in with a
-// client certificate uses NewCert instead of NewRSA; LoadPKCS12 and LoadPEM read
+// client certificate uses NewCert instead of NewRSA; ParsePKCS12 and ParsePEM read
 // its certificate.
 //
 // # Login flow

@@ -4,17 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"expvar"
 	"fmt"
 	"log"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
-	"path/filepath"
 
 	"github.com/symauth/symauth"
 	"github.com/symauth/symauth/symauthtest"
@@ -93,12 +89,12 @@ func ExampleTransport_relogin() {
 	// logins: 2
 }
 
-// A bot with a client certificate (a PKCS#12 file read with LoadPKCS12, or PEM
-// read with LoadPEM) logs in over mutual TLS.
+// A bot with a client certificate (a PKCS#12 file read with ParsePKCS12, or PEM
+// read with ParsePEM) logs in over mutual TLS.
 func ExampleNewCert() {
 	pod := symauthtest.NewServer()
 	defer pod.Close()
-	cert, err := pod.IssueClientCertificate("cert-bot") // in production: symauth.LoadPKCS12(p12, password)
+	cert, err := pod.IssueClientCertificate("cert-bot") // in production: symauth.ParsePKCS12(p12, password)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -249,7 +245,11 @@ func ExampleNewOBO() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	alice := &http.Client{Transport: symauth.NewTransport(obo.Username("alice"), pod.Client().Transport)}
+	aliceSource, err := obo.Username("alice")
+	if err != nil {
+		log.Fatal(err)
+	}
+	alice := &http.Client{Transport: symauth.NewTransport(aliceSource, pod.Client().Transport)}
 	resp, err := alice.Get(pod.URL + "/pod/v2/sessioninfo")
 	if err != nil {
 		log.Fatal(err)
@@ -259,47 +259,4 @@ func ExampleNewOBO() {
 	resp.Body.Close()
 	fmt.Println("acting for", me.Username)
 	// Output: acting for alice
-}
-
-// A bot configured by the BDK 2.x YAML file it already has.
-func ExampleLoadConfig() {
-	pod := symauthtest.NewServer()
-	defer pod.Close()
-	key, _ := pod.NewUser("my-bot")
-	dir, _ := os.MkdirTemp("", "symauth-example")
-	defer os.RemoveAll(dir)
-	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
-	_ = os.WriteFile(filepath.Join(dir, "bot-private.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
-	_ = os.WriteFile(filepath.Join(dir, "ca.pem"), pod.CACertPEM(), 0o644)
-	u, _ := url.Parse(pod.URL)
-	config := fmt.Sprintf(`
-host: %s
-port: %s
-bot:
-  username: my-bot
-  privateKey:
-    path: bot-private.pem   # relative to the file
-ssl:
-  trustStore:
-    path: ca.pem
-datafeed:                   # other sections are ignored
-  version: v2
-`, u.Hostname(), u.Port())
-	_ = os.WriteFile(filepath.Join(dir, "config.yaml"), []byte(config), 0o644)
-
-	cfg, err := symauth.LoadConfig(filepath.Join(dir, "config.yaml"))
-	if err != nil {
-		log.Fatal(err)
-	}
-	client, err := cfg.HTTPClient() // trust store, proxy and tokens from the file
-	if err != nil {
-		log.Fatal(err)
-	}
-	resp, err := client.Get(cfg.PodURL() + "/pod/v2/sessioninfo")
-	if err != nil {
-		log.Fatal(err)
-	}
-	resp.Body.Close()
-	fmt.Println(resp.Status)
-	// Output: 200 OK
 }

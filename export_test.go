@@ -7,8 +7,4 @@ import "time"
 func SetSessionClock(s *Session, now func() time.Time) { s.now = now }
 
 // SetRSAClock replaces the clock that sets the login JWT's exp.
-func SetRSAClock(r *RSA, now func() time.Time) { r.jwt.now = now }
-
-// SetExtensionAppClock replaces the clock that expires token pairs and checks
-// user JWTs.
-func SetExtensionAppClock(a *ExtensionApp, now func() time.Time) { a.now = now }
+func SetRSAClock(r *RSA, now func() time.Time) { r.jwt.Now = now }

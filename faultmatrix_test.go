@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/internal/testkit"
 	"github.com/symauth/symauth/symauthtest"
 )
 
@@ -84,7 +85,7 @@ func TestFaultMatrixSlowLogin(t *testing.T) {
 	srv.InjectFault(symauthtest.PathLogin, symauthtest.Fault{Delay: time.Hour, Times: 1})
 	// Long enough for a login under -race on a busy machine, short for a test.
 	sess := symauth.NewSessionWithOptions(newRSA(t, rsaConfig(srv)), symauth.SessionOptions{LoginTimeout: time.Second})
-	clock := newFakeClock()
+	clock := testkit.NewClock()
 	symauth.SetSessionClock(sess, clock.Now)
 	client := &http.Client{Transport: symauth.NewTransport(sess, srv.Client().Transport)}
 	_, err := client.Get(srv.URL + symauthtest.PathSessionInfo)
@@ -220,7 +221,7 @@ func TestFaultMatrixAPI401(t *testing.T) {
 		t.Cleanup(func() { goleak.VerifyNone(t) })
 		srv := newPod(t)
 		sess := symauth.NewSession(newRSA(t, rsaConfig(srv)))
-		clock := newFakeClock()
+		clock := testkit.NewClock()
 		symauth.SetSessionClock(sess, clock.Now)
 		client := &http.Client{Transport: symauth.NewTransport(sess, srv.Client().Transport)}
 		get(t, client, srv.URL+symauthtest.PathSessionInfo)

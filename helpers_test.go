@@ -1,15 +1,8 @@
 package symauth_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/internal/testkit"
 	"github.com/symauth/symauth/symauthtest"
 )
 
@@ -29,15 +23,13 @@ func TestMain(m *testing.M) {
 
 const botName = "test-bot"
 
-// botKey is one 2048-bit key shared by the tests: generating one per test
-// would dominate their run time.
-var botKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
+// Shared helpers of the module's tests, under this package's short names.
+var (
+	botKey               = testkit.RSAKey
+	get                  = testkit.Get
+	localhostCertificate = testkit.LocalhostCertificate
+	selfSignedFrom       = testkit.SelfSigned
+)
 
 // fastRetry keeps retried login calls quick in tests.
 var fastRetry = symauth.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond}
@@ -80,21 +72,6 @@ func newBotClient(t testing.TB, srv *symauthtest.Server) (*http.Client, *symauth
 	t.Helper()
 	sess := symauth.NewSession(newRSA(t, rsaConfig(srv)))
 	return &http.Client{Transport: symauth.NewTransport(sess, srv.Client().Transport)}, sess
-}
-
-// get sends a GET and returns the status and body.
-func get(t testing.TB, c *http.Client, url string) (int, string) {
-	t.Helper()
-	resp, err := c.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(body)
 }
 
 // loginCalls is how many RSA logins srv has seen, at the pod and the key manager.
@@ -156,42 +133,6 @@ func (rs *recordingServer) requests() ([]http.Header, []string) {
 func (rs *recordingServer) localhostURL() string {
 	_, port, _ := net.SplitHostPort(rs.Listener.Addr().String())
 	return "https://localhost:" + port
-}
-
-// localhostCertificate is a self-signed server certificate for 127.0.0.1 and
-// localhost; its Leaf is set.
-func localhostCertificate(t testing.TB) tls.Certificate {
-	t.Helper()
-	return selfSignedFrom(t, &x509.Certificate{
-		Subject:               pkix.Name{CommonName: "localhost"},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	})
-}
-
-// selfSignedFrom signs tmpl with a new P-256 key, valid from an hour ago for
-// a day, and returns it with its Leaf set.
-func selfSignedFrom(t testing.TB, tmpl *x509.Certificate) tls.Certificate {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl.SerialNumber = big.NewInt(1)
-	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour)
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 }
 
 // trustingTransport returns an http.Transport trusting srv's CA and the given

@@ -12,6 +12,9 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/symauth/symauth/internal/login"
+	"github.com/symauth/symauth/internal/validate"
 )
 
 // Paths of the on-behalf-of endpoints. The RSA variant lives on the pod, the
@@ -32,7 +35,7 @@ type OBOConfig struct {
 	PodURL     string        // RSA variant, e.g. "https://acme.symphony.com"
 	AppID      string        // the app's id: the JWT's sub; for the certificate variant, its CN (optional there)
 	PrivateKey crypto.Signer // RSA variant: the app's RSA key
-	HTTPClient *http.Client  // RSA variant: sends the login calls; nil: a private default
+	HTTPClient *http.Client  // RSA variant: sends the login calls; nil: a default shared by all sources
 
 	SessionAuthURL string                                // certificate variant, e.g. "https://acme-api.symphony.com:8444"
 	Certificate    tls.Certificate                       // certificate variant: the app's certificate
@@ -52,7 +55,7 @@ type OBO struct {
 	appID    string
 	workflow string   // "obo" or "obo-certificate", for LoginEvent
 	app      *Session // the app session
-	caller   *loginCaller
+	caller   loginCaller
 	base     string // where the user step is: the pod, or session auth
 	idPath   string // the user step's path format, by user id
 	namePath string // the user step's path format, by username
@@ -68,9 +71,6 @@ func NewOBO(cfg OBOConfig) (*OBO, error) {
 	case !rsaVariant && !certVariant:
 		return nil, errors.New("symauth: OBOConfig.PrivateKey is missing (or OBOConfig.Certificate for the certificate variant)")
 	}
-	if err := cfg.Retry.validate("OBOConfig.Retry"); err != nil {
-		return nil, err
-	}
 	if rsaVariant {
 		return newRSAOBO(cfg)
 	}
@@ -78,39 +78,35 @@ func NewOBO(cfg OBOConfig) (*OBO, error) {
 }
 
 func newRSAOBO(cfg OBOConfig) (*OBO, error) {
-	pod, err := parseBaseURL("OBOConfig.PodURL", cfg.PodURL)
-	if err != nil {
+	v := validate.Fields{Prefix: "symauth: OBOConfig."}
+	pod := v.BaseURL("PodURL", cfg.PodURL)
+	v.Username("AppID", cfg.AppID)
+	v.RSASigner("PrivateKey", cfg.PrivateKey)
+	v.Retry("Retry", login.Retry(cfg.Retry))
+	if err := v.Err(); err != nil {
 		return nil, err
-	}
-	if err := validateUsername("OBOConfig.AppID", cfg.AppID); err != nil {
-		return nil, err
-	}
-	if err := validateRSASigner("OBOConfig.PrivateKey", cfg.PrivateKey); err != nil {
-		return nil, err
-	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	o := &OBO{
 		appID:    cfg.AppID,
-		caller:   newLoginCaller(client, cfg.Retry, cfg.Logger),
+		workflow: "obo",
+		caller:   newLoginCaller(login.ClientOrDefault(cfg.HTTPClient), cfg.Retry, cfg.Logger),
 		base:     pod,
 		idPath:   oboUserIDPath,
 		namePath: oboUsernamePath,
 	}
-	jwt := &loginJWT{subject: cfg.AppID, signer: cfg.PrivateKey, now: time.Now}
-	o.workflow = "obo"
-	o.app = NewSession(&oboApp{obo: o, login: loginRequest{url: pod + oboAppLoginPath, endpoint: oboAppLoginPath}, newBody: jwt.newBody})
+	jwt := &login.JWT{Subject: cfg.AppID, Signer: cfg.PrivateKey, Now: time.Now}
+	o.app = NewSession(&oboApp{obo: o, call: login.Request{URL: pod + oboAppLoginPath, Endpoint: oboAppLoginPath}, newBody: jwt.NewBody})
 	return o, nil
 }
 
 func newCertOBO(cfg OBOConfig) (*OBO, error) {
-	sa, err := parseTLSBaseURL("OBOConfig.SessionAuthURL", cfg.SessionAuthURL)
-	if err != nil {
+	v := validate.Fields{Prefix: "symauth: OBOConfig."}
+	sa := v.TLSBaseURL("SessionAuthURL", cfg.SessionAuthURL)
+	v.Retry("Retry", login.Retry(cfg.Retry))
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	leaf, err := validateClientCertificate("OBOConfig.Certificate", cfg.Certificate, time.Now())
+	leaf, err := validate.ClientCertificate("symauth: OBOConfig.Certificate", cfg.Certificate, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -120,32 +116,34 @@ func newCertOBO(cfg OBOConfig) (*OBO, error) {
 	}
 	o := &OBO{
 		appID:    appID,
-		caller:   newLoginCaller(&http.Client{Transport: mutualTLSTransport(cfg.Certificate, cfg.RootCAs, cfg.Proxy)}, cfg.Retry, cfg.Logger),
+		workflow: "obo-certificate",
+		caller:   newLoginCaller(mutualTLSClient(cfg.Certificate, cfg.RootCAs, cfg.Proxy), cfg.Retry, cfg.Logger),
 		base:     sa,
 		idPath:   oboCertUserIDPath,
 		namePath: oboCertUsernamePath,
 	}
-	o.workflow = "obo-certificate"
-	o.app = NewSession(&oboApp{obo: o, login: loginRequest{url: sa + oboCertAppLoginPath, endpoint: oboCertAppLoginPath}})
+	o.app = NewSession(&oboApp{obo: o, call: login.Request{URL: sa + oboCertAppLoginPath, Endpoint: oboCertAppLoginPath}})
 	return o, nil
 }
 
 // UserID returns the TokenSource of the user with this id: each Token call
 // obtains a new user session (wrap it in a Session, as NewTransport does, to
-// cache it). An OBO session has no key manager token.
-func (o *OBO) UserID(id int64) TokenSource {
+// cache it). An OBO session has no key manager token. An id that is not
+// positive is an error now, not at the first login.
+func (o *OBO) UserID(id int64) (TokenSource, error) {
 	if id <= 0 {
-		return errorSource{fmt.Errorf("symauth: OBO user id %d: user ids are positive", id)}
+		return nil, fmt.Errorf("symauth: OBO user id %d: user ids are positive", id)
 	}
-	return o.user(fmt.Sprintf(o.idPath, strconv.FormatInt(id, 10)))
+	return o.user(fmt.Sprintf(o.idPath, strconv.FormatInt(id, 10))), nil
 }
 
-// Username returns the TokenSource of the user with this username; see UserID.
-func (o *OBO) Username(name string) TokenSource {
-	if err := validateUsername("OBO username", name); err != nil {
-		return errorSource{err}
+// Username returns the TokenSource of the user with this username; see
+// UserID. An empty username, or one with surrounding white space, is an error.
+func (o *OBO) Username(name string) (TokenSource, error) {
+	if err := validate.Username("symauth: OBO username", name); err != nil {
+		return nil, err
 	}
-	return o.user(fmt.Sprintf(o.namePath, url.PathEscape(name)))
+	return o.user(fmt.Sprintf(o.namePath, url.PathEscape(name))), nil
 }
 
 func (o *OBO) user(path string) TokenSource {
@@ -165,27 +163,27 @@ func (o *OBO) GoString() string { return o.String() }
 // oboApp is the app's own login, cached by OBO.app.
 type oboApp struct {
 	obo     *OBO
-	login   loginRequest
+	call    login.Request                                     // the app login, without its body
 	newBody func() (func(attempt int) ([]byte, error), error) // nil: certificate variant
 }
 
-func (a *oboApp) sourceLogger() *slog.Logger { return a.obo.caller.logger }
+func (a *oboApp) sourceLogger() *slog.Logger { return a.obo.caller.Logger() }
 
 func (a *oboApp) Token(ctx context.Context) (*Token, error) {
-	reportOf(ctx).setWorkflow(a.obo.workflow)
-	req := a.login
+	login.ReportOf(ctx).SetWorkflow(a.obo.workflow)
+	req := a.call
 	if a.newBody != nil {
 		body, err := a.newBody()
 		if err != nil {
-			return nil, &AuthError{Endpoint: req.endpoint, Err: err}
+			return nil, &AuthError{Endpoint: req.Endpoint, Err: err}
 		}
-		req.body = body
+		req.Body = body
 	}
 	resp, err := a.obo.caller.login(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	return &Token{SessionToken: resp.token()}, nil
+	return &Token{SessionToken: resp.Value()}, nil
 }
 
 // oboUser obtains a user's session with the app's session.
@@ -197,10 +195,10 @@ type oboUser struct {
 // Token obtains a user session. If the pod refuses the app session (401), the
 // app session is obtained again — once, shared with every other user — and
 // the user step retried once.
-func (u *oboUser) sourceLogger() *slog.Logger { return u.obo.caller.logger }
+func (u *oboUser) sourceLogger() *slog.Logger { return u.obo.caller.Logger() }
 
 func (u *oboUser) Token(ctx context.Context) (*Token, error) {
-	reportOf(ctx).setWorkflow(u.obo.workflow)
+	login.ReportOf(ctx).SetWorkflow(u.obo.workflow)
 	app, err := u.obo.app.Token(ctx)
 	if err != nil {
 		return nil, err
@@ -217,18 +215,12 @@ func (u *oboUser) Token(ctx context.Context) (*Token, error) {
 }
 
 func (u *oboUser) login(ctx context.Context, app *Token) (*Token, error) {
-	resp, err := u.obo.caller.login(ctx, loginRequest{
-		url: u.url, endpoint: u.endpoint,
-		header: http.Header{canonicalSessionToken: {app.SessionToken}},
+	resp, err := u.obo.caller.login(ctx, login.Request{
+		URL: u.url, Endpoint: u.endpoint,
+		Header: http.Header{canonicalSessionToken: {app.SessionToken}},
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Token{SessionToken: resp.token()}, nil
+	return &Token{SessionToken: resp.Value()}, nil
 }
-
-// errorSource is a TokenSource that always fails with err: what a constructor
-// without an error result returns for bad input.
-type errorSource struct{ err error }
-
-func (e errorSource) Token(context.Context) (*Token, error) { return nil, e.err }

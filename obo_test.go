@@ -43,6 +43,26 @@ func newOBO(t testing.TB, cfg symauth.OBOConfig) *symauth.OBO {
 	return o
 }
 
+// oboUsername is obo.Username(name), which must succeed.
+func oboUsername(t testing.TB, obo *symauth.OBO, name string) symauth.TokenSource {
+	t.Helper()
+	src, err := obo.Username(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// oboUserID is obo.UserID(id), which must succeed.
+func oboUserID(t testing.TB, obo *symauth.OBO, id int64) symauth.TokenSource {
+	t.Helper()
+	src, err := obo.UserID(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
 func sessionUsername(t testing.TB, client *http.Client, srv *symauthtest.Server) string {
 	t.Helper()
 	status, body := get(t, client, srv.URL+symauthtest.PathSessionInfo)
@@ -60,7 +80,7 @@ func TestOBO(t *testing.T) {
 	srv := newOBOPod(t)
 	obo := newOBO(t, symauth.OBOConfig{PodURL: srv.URL, AppID: appID, PrivateKey: botKey(), HTTPClient: srv.Client(), Retry: fastRetry})
 	bobID, _ := srv.UserID("bob")
-	for name, src := range map[string]symauth.TokenSource{"alice": obo.Username("alice"), "bob": obo.UserID(bobID)} {
+	for name, src := range map[string]symauth.TokenSource{"alice": oboUsername(t, obo, "alice"), "bob": oboUserID(t, obo, bobID)} {
 		client := &http.Client{Transport: symauth.NewTransport(src, srv.Client().Transport)}
 		if got := sessionUsername(t, client, srv); got != name {
 			t.Fatalf("acting for %s, the pod says %s", name, got)
@@ -75,7 +95,7 @@ func TestOBO(t *testing.T) {
 	if app, err := obo.AppSession().Token(context.Background()); err != nil || app.SessionToken == "" || srv.Calls(symauthtest.PathAppLogin) != 1 {
 		t.Fatalf("AppSession: %v, %v; want the cached app session", app, err)
 	}
-	tok, err := obo.Username("alice").Token(context.Background())
+	tok, err := oboUsername(t, obo, "alice").Token(context.Background())
 	if err != nil || tok.KeyManagerToken != "" {
 		t.Fatalf("user token %v, err %v; want one without a key manager token", tok, err)
 	}
@@ -86,8 +106,8 @@ func TestOBO(t *testing.T) {
 func TestOBOAppSessionRenewedOnce(t *testing.T) {
 	srv := newOBOPod(t)
 	obo := newOBO(t, symauth.OBOConfig{PodURL: srv.URL, AppID: appID, PrivateKey: botKey(), HTTPClient: srv.Client(), Retry: fastRetry})
-	alice := &http.Client{Transport: symauth.NewTransport(obo.Username("alice"), srv.Client().Transport)}
-	bob := &http.Client{Transport: symauth.NewTransport(obo.Username("bob"), srv.Client().Transport)}
+	alice := &http.Client{Transport: symauth.NewTransport(oboUsername(t, obo, "alice"), srv.Client().Transport)}
+	bob := &http.Client{Transport: symauth.NewTransport(oboUsername(t, obo, "bob"), srv.Client().Transport)}
 	sessionUsername(t, alice, srv)
 	sessionUsername(t, bob, srv)
 	srv.RevokeSessions() // ends the app session and the users'
@@ -102,7 +122,7 @@ func TestOBOAppSessionRenewedOnce(t *testing.T) {
 func TestOBOUserWithoutTheApp(t *testing.T) {
 	srv := newOBOPod(t)
 	obo := newOBO(t, symauth.OBOConfig{PodURL: srv.URL, AppID: appID, PrivateKey: botKey(), HTTPClient: srv.Client(), Retry: fastRetry})
-	_, err := obo.Username("carol").Token(context.Background())
+	_, err := oboUsername(t, obo, "carol").Token(context.Background())
 	var authErr *symauth.AuthError
 	if !errors.As(err, &authErr) || authErr.StatusCode != http.StatusForbidden || !strings.Contains(authErr.Message, "not installed") {
 		t.Fatalf("err = %v; want 403: not installed", err)
@@ -120,7 +140,7 @@ func TestOBOCertificate(t *testing.T) {
 	}
 	obo := newOBO(t, symauth.OBOConfig{SessionAuthURL: srv.URL, Certificate: cert, RootCAs: srv.CertPool(), Retry: fastRetry})
 	aliceID, _ := srv.UserID("alice")
-	for name, src := range map[string]symauth.TokenSource{"alice": obo.UserID(aliceID), "bob": obo.Username("bob")} {
+	for name, src := range map[string]symauth.TokenSource{"alice": oboUserID(t, obo, aliceID), "bob": oboUsername(t, obo, "bob")} {
 		client := &http.Client{Transport: symauth.NewTransport(src, srv.Client().Transport)}
 		if got := sessionUsername(t, client, srv); got != name {
 			t.Fatalf("acting for %s, the pod says %s", name, got)
@@ -156,9 +176,14 @@ func TestNewOBOValidation(t *testing.T) {
 		}
 	}
 	obo := newOBO(t, symauth.OBOConfig{PodURL: srv.URL, AppID: appID, PrivateKey: botKey()})
-	for _, src := range []symauth.TokenSource{obo.UserID(0), obo.UserID(-5), obo.Username(""), obo.Username(" x")} {
-		if _, err := src.Token(context.Background()); err == nil {
-			t.Error("bad user: want an error")
+	for _, id := range []int64{0, -5} {
+		if src, err := obo.UserID(id); src != nil || err == nil || !strings.Contains(err.Error(), "user ids are positive") {
+			t.Errorf("UserID(%d) = %v, %v; want no source and an error", id, src, err)
+		}
+	}
+	for _, name := range []string{"", " x"} {
+		if src, err := obo.Username(name); src != nil || err == nil || !strings.Contains(err.Error(), "OBO username") {
+			t.Errorf("Username(%q) = %v, %v; want no source and an error", name, src, err)
 		}
 	}
 }

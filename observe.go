@@ -3,8 +3,9 @@ package symauth
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
+
+	"github.com/symauth/symauth/internal/login"
 )
 
 // LoginCause says why a Session logged in.
@@ -43,59 +44,10 @@ type LoginEvent struct {
 	Err       error         // nil when the login succeeded; else usually wraps *AuthError
 }
 
-// loginReport collects, during one login, what the login calls did. A Session
-// puts one in the login's context; the calls of this package fill it.
-type loginReport struct {
-	mu        sync.Mutex
-	workflow  string
-	endpoints []string
-	attempts  int
-}
-
-type loginReportKey struct{}
-
-func withLoginReport(ctx context.Context, r *loginReport) context.Context {
-	return context.WithValue(ctx, loginReportKey{}, r)
-}
-
-// reportOf returns the login report in ctx; nil when there is none. The
-// methods of a nil *loginReport do nothing.
-func reportOf(ctx context.Context) *loginReport {
-	r, _ := ctx.Value(loginReportKey{}).(*loginReport)
-	return r
-}
-
-func (r *loginReport) setWorkflow(w string) {
-	if r == nil {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.workflow == "" {
-		r.workflow = w
-	}
-}
-
-// attempt records one HTTP attempt at endpoint.
-func (r *loginReport) attempt(endpoint string) {
-	if r == nil {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.attempts++
-	for _, e := range r.endpoints {
-		if e == endpoint {
-			return
-		}
-	}
-	r.endpoints = append(r.endpoints, endpoint)
-}
-
-func (r *loginReport) event(cause LoginCause, d time.Duration, err error) LoginEvent {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return LoginEvent{Cause: cause, Workflow: r.workflow, Endpoints: append([]string(nil), r.endpoints...), Attempts: r.attempts, Duration: d, Err: err}
+// loginEvent makes the LoginEvent of a login from what its calls reported.
+func loginEvent(r *login.Report, cause LoginCause, d time.Duration, err error) LoginEvent {
+	workflow, endpoints, attempts := r.Summary()
+	return LoginEvent{Cause: cause, Workflow: workflow, Endpoints: endpoints, Attempts: attempts, Duration: d, Err: err}
 }
 
 // logLogin writes one line for a login: Info when it succeeded, Warn when it

@@ -21,6 +21,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/internal/testkit"
 	"github.com/symauth/symauth/symauthtest"
 )
 
@@ -105,7 +106,7 @@ func TestRSALoginJWT(t *testing.T) {
 		PodURL: login.URL, Username: botName, PrivateKey: botKey(), Retry: fastRetry,
 		HTTPClient: &http.Client{Transport: trustingTransport(t, srv, login)},
 	})
-	clock := newFakeClock()
+	clock := testkit.NewClock()
 	start := clock.Now().Truncate(time.Second)
 	symauth.SetRSAClock(auth, func() time.Time { clock.Advance(10 * time.Second); return clock.Now() })
 	if _, err := auth.Token(context.Background()); err != nil {

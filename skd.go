@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+
+	"github.com/symauth/symauth/internal/login"
 )
 
 // Simplified key delivery (SKD): agents from 24.12 work without a key manager
@@ -55,7 +57,7 @@ func (k *keyDelivery) lastApplied() bool { return k.applied.Load() }
 // applies reports whether SKD applies to a session, so that no key manager
 // login is needed, and remembers the answer for the next login. It may ask the
 // agent its version, once.
-func (k *keyDelivery) applies(ctx context.Context, caller *loginCaller, sessionToken string) bool {
+func (k *keyDelivery) applies(ctx context.Context, caller loginCaller, sessionToken string) bool {
 	ok := sessionAllowsSKD(sessionToken) && k.agentAllowsSKD(ctx, caller, sessionToken)
 	k.applied.Store(ok)
 	return ok
@@ -63,7 +65,7 @@ func (k *keyDelivery) applies(ctx context.Context, caller *loginCaller, sessionT
 
 // agentAllowsSKD reports whether no agent is configured or the agent's
 // version has SKD. A definite answer from the agent is cached.
-func (k *keyDelivery) agentAllowsSKD(ctx context.Context, caller *loginCaller, sessionToken string) bool {
+func (k *keyDelivery) agentAllowsSKD(ctx context.Context, caller loginCaller, sessionToken string) bool {
 	if k.agentInfoURL == "" {
 		return true
 	}
@@ -74,9 +76,9 @@ func (k *keyDelivery) agentAllowsSKD(ctx context.Context, caller *loginCaller, s
 		return false
 	}
 	var info agentInfo
-	err := caller.call(ctx, loginRequest{
-		method: http.MethodGet, url: k.agentInfoURL, endpoint: agentInfoPath,
-		header: http.Header{canonicalSessionToken: {sessionToken}},
+	err := caller.call(ctx, login.Request{
+		Method: http.MethodGet, URL: k.agentInfoURL, Endpoint: agentInfoPath,
+		Header: http.Header{canonicalSessionToken: {sessionToken}},
 	}, &info)
 	if err != nil {
 		return false // doubt: use the key manager, ask again next time
@@ -94,7 +96,7 @@ type agentInfo struct {
 	Version string `json:"version"`
 }
 
-func (a *agentInfo) required() (string, string) { return a.Version, "version" }
+func (a *agentInfo) Required() (string, string) { return a.Version, "version" }
 
 var agentVersion = regexp.MustCompile(`(\d+)\.(\d+)`)
 

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/symauth/symauth/internal/login"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -47,8 +48,6 @@ type TokenSource interface {
 	Token(ctx context.Context) (*Token, error)
 }
 
-const redacted = "[redacted]"
-
 // expiryLeeway is how long before Expiry a token counts as expired, so that a
 // request sent with it does not arrive after its end (BDK Java uses 5 s too).
 const expiryLeeway = 5 * time.Second
@@ -61,9 +60,9 @@ func usable(t *Token, now func() time.Time) bool {
 
 // String describes the token without its values.
 func (t Token) String() string {
-	return "symauth.Token{SessionToken:" + redactedOrNone(t.SessionToken) +
-		" KeyManagerToken:" + redactedOrNone(t.KeyManagerToken) +
-		" AuthorizationToken:" + redactedOrNone(t.AuthorizationToken) +
+	return "symauth.Token{SessionToken:" + login.RedactedOrNone(t.SessionToken) +
+		" KeyManagerToken:" + login.RedactedOrNone(t.KeyManagerToken) +
+		" AuthorizationToken:" + login.RedactedOrNone(t.AuthorizationToken) +
 		" Expiry:" + expiryText(t.Expiry) + commonJWTText(t.CommonJWT) + "}"
 }
 
@@ -91,9 +90,9 @@ func (t Token) Format(f fmt.State, verb rune) {
 // LogValue implements slog.LogValuer: which tokens are present, never their values.
 func (t Token) LogValue() slog.Value {
 	attrs := []slog.Attr{
-		slog.String("sessionToken", redactedOrNone(t.SessionToken)),
-		slog.String("keyManagerToken", redactedOrNone(t.KeyManagerToken)),
-		slog.String("authorizationToken", redactedOrNone(t.AuthorizationToken)),
+		slog.String("sessionToken", login.RedactedOrNone(t.SessionToken)),
+		slog.String("keyManagerToken", login.RedactedOrNone(t.KeyManagerToken)),
+		slog.String("authorizationToken", login.RedactedOrNone(t.AuthorizationToken)),
 	}
 	if !t.Expiry.IsZero() {
 		attrs = append(attrs, slog.Time("expiry", t.Expiry))
@@ -106,21 +105,14 @@ func (t Token) LogValue() slog.Value {
 // the values reads the fields.
 func (t Token) MarshalJSON() ([]byte, error) {
 	return fmt.Appendf(nil, `{"sessionToken":%q,"keyManagerToken":%q,"authorizationToken":%q}`,
-		redactedOrNone(t.SessionToken), redactedOrNone(t.KeyManagerToken), redactedOrNone(t.AuthorizationToken)), nil
-}
-
-func redactedOrNone(v string) string {
-	if v == "" {
-		return "none"
-	}
-	return redacted
+		login.RedactedOrNone(t.SessionToken), login.RedactedOrNone(t.KeyManagerToken), login.RedactedOrNone(t.AuthorizationToken)), nil
 }
 
 func quotedRedactedOrEmpty(v string) string {
 	if v == "" {
 		return `""`
 	}
-	return `"` + redacted + `"`
+	return `"` + login.Redacted + `"`
 }
 
 func commonJWTText(on bool) string {
@@ -171,8 +163,8 @@ type SessionOptions struct {
 // What is cached: the last token the source returned, until Invalidate is
 // called with it or its Expiry (when it has one) is less than 5 s away. A
 // cached token is read without a lock. A token near its Expiry is renewed
-// through the source's Refresh method when it has one (RSA and Cert do, for
-// Common JWT), otherwise by a new login.
+// by the source's cheaper renewal when it is an RSA or Cert with Common JWT,
+// otherwise by a new login.
 //
 // When the network is touched: only when there is no usable cached token. Then
 // one login runs at a time, whatever the number of callers: they all share its
@@ -198,10 +190,12 @@ type Session struct {
 	nextCause atomic.Int32 // the LoginCause of the next login when no token is cached
 }
 
-// refresher is a TokenSource that can renew a token near its Expiry more
-// cheaply than a new login.
-type refresher interface {
-	Refresh(ctx context.Context, old *Token) (*Token, error)
+// renewer is a TokenSource of this package that can renew a token near its
+// Expiry more cheaply than a new login (RSA and Cert, for Common JWT). The
+// method is unexported on purpose: a user's type that happens to have a
+// method of some name never changes how a Session renews its tokens.
+type renewer interface {
+	renew(ctx context.Context, old *Token) (*Token, error)
 }
 
 // loginFailure records consecutive failed logins and when the next may start.
@@ -296,22 +290,22 @@ func (s *Session) login(callerCtx context.Context) (*Token, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(callerCtx), s.loginTimeout)
 	defer cancel()
-	report := &loginReport{}
-	ctx = withLoginReport(ctx, report)
+	report := &login.Report{}
+	ctx = login.WithReport(ctx, report)
 	start := time.Now()
 
 	var t *Token
 	var err error
 	cause := s.cause()
-	if r, ok := s.src.(refresher); ok && cause == CauseExpiry {
-		t, err = r.Refresh(ctx, s.current.Load()) // expired, not rejected: renew it
+	if r, ok := s.src.(renewer); ok && cause == CauseExpiry {
+		t, err = r.renew(ctx, s.current.Load()) // expired, not rejected: renew it
 	} else {
 		t, err = s.src.Token(ctx)
 	}
 	if err == nil && t == nil {
 		err = errors.New("symauth: token source returned no token and no error")
 	}
-	s.report(report.event(cause, time.Since(start), err))
+	s.report(loginEvent(report, cause, time.Since(start), err))
 	if err != nil {
 		s.recordFailure(err)
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/internal/testkit"
 	"github.com/symauth/symauth/symauthtest"
 )
 
@@ -201,7 +202,7 @@ func TestTransportFailsFastDuringBackoff(t *testing.T) {
 	srv := newPod(t)
 	srv.InjectFault("/login/pubkey/authenticate", symauthtest.Fault{Status: http.StatusServiceUnavailable})
 	sess := symauth.NewSession(newRSA(t, rsaConfig(srv)))
-	clock := newFakeClock()
+	clock := testkit.NewClock()
 	symauth.SetSessionClock(sess, clock.Now)
 	client := &http.Client{Transport: symauth.NewTransport(sess, srv.Client().Transport)}
 
@@ -221,25 +222,6 @@ func TestTransportFailsFastDuringBackoff(t *testing.T) {
 	if status, _ := get(t, client, srv.URL+"/pod/v2/sessioninfo"); status != http.StatusOK {
 		t.Fatalf("after the backoff: %d; want 200", status)
 	}
-}
-
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Now()} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 // Behaviour 8: a Token never shows its values, whatever prints it.

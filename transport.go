@@ -7,6 +7,8 @@ import (
 	"net/textproto"
 	"strings"
 	"sync/atomic"
+
+	"github.com/symauth/symauth/internal/validate"
 )
 
 // Canonical forms of the header names, as http.Header.Set would store them.
@@ -184,7 +186,7 @@ func mayCarryTokens(req *http.Request) bool {
 	switch req.URL.Scheme {
 	case "https":
 	case "http":
-		if !isLoopbackHost(req.URL.Hostname()) {
+		if !validate.IsLoopbackHost(req.URL.Hostname()) {
 			return false
 		}
 	default:

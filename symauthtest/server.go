@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/symauth/symauth/internal/transport"
 )
 
 // DefaultAgentVersion is what GET /agent/v1/info reports when
@@ -203,10 +205,10 @@ func Start(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// newClientTransport returns a transport like http.DefaultTransport, without
+// newClientTransport returns a transport built like http.DefaultTransport, without
 // a proxy, that trusts roots and presents no client certificate.
 func newClientTransport(roots *x509.CertPool) *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
+	t := transport.New()
 	t.Proxy = nil // the server is local: never send its traffic to a proxy
 	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: roots}
 	return t

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/bdkconfig"
 )
 
 // This file holds the check command, its step runner and its first step, the
@@ -115,7 +116,7 @@ type record struct {
 // steps after them.
 type checker struct {
 	flags  *loginFlags
-	cfg    *symauth.Config // with --config: loaded by the config step
+	cfg    *bdkconfig.Config // with --config: loaded by the config step
 	out    io.Writer
 	done   map[string]record // by step id
 	counts map[status]int
@@ -179,7 +180,7 @@ func (c *checker) plan() []step {
 	switch {
 	case c.cfg != nil:
 		steps[0].check = c.checkConfigCredential
-		if c.cfg.SSL.TrustStore != (symauth.CredentialFile{}) {
+		if c.cfg.SSL.TrustStore != (bdkconfig.CredentialFile{}) {
 			steps = append(steps, step{id: stepCA, name: "trust store", check: c.checkConfigTrustStore})
 			trust = append(trust, stepCA)
 		}
@@ -427,7 +428,7 @@ func (c *checker) addHost(ep endpoint, u *url.URL) {
 // certLogin reports whether the login to check is a certificate login.
 func (c *checker) certLogin() bool {
 	if c.cfg != nil {
-		return c.cfg.Bot.Certificate != (symauth.CredentialFile{})
+		return c.cfg.Bot.Certificate != (bdkconfig.CredentialFile{})
 	}
 	return c.flags.usesCert()
 }

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/bdkconfig"
 )
 
 // The check with --config: its first step loads the BDK configuration file,
@@ -24,7 +24,7 @@ import (
 // content). So those steps only say where the credential came from.
 //
 // The host steps present no client certificate, for the same reason: the
-// login steps test it. The logins run once, through cfg.TokenSource(); see
+// login steps test it. The logins run once, through cfg.Session(); see
 // check_login.go.
 
 // checkConfig is the first step with --config: no flag that it replaces is
@@ -34,9 +34,9 @@ func (c *checker) checkConfig(context.Context) outcome {
 	if err := c.flags.validate(); err != nil {
 		return failed(err.Error(), "give --config FILE alone (--timeout may go with it), or the login flags without --config")
 	}
-	cfg, err := symauth.LoadConfig(c.flags.configFile)
+	cfg, err := bdkconfig.Load(c.flags.configFile)
 	if err == nil {
-		_, err = cfg.TokenSource() // fails for a configuration without a bot
+		_, err = cfg.Session() // fails for a configuration without a bot
 	}
 	if err != nil {
 		return failed(err.Error(), "fix the key named above")
@@ -53,9 +53,9 @@ func (c *checker) checkConfig(context.Context) outcome {
 }
 
 // configURLs are the URLs cfg configures, each named by its section.
-func configURLs(cfg *symauth.Config) loginURLs {
+func configURLs(cfg *bdkconfig.Config) loginURLs {
 	in := func(section string) string { return section + " in " + cfg.File }
-	return loginURLs{cert: cfg.Bot.Certificate != (symauth.CredentialFile{}),
+	return loginURLs{cert: cfg.Bot.Certificate != (bdkconfig.CredentialFile{}),
 		pod:         endpoint{rolePod, in("pod"), cfg.PodURL()},
 		keyManager:  endpoint{roleKeyManager, in("keyManager"), cfg.KeyManagerURL()},
 		sessionAuth: endpoint{roleSessionAuth, in("sessionAuth"), cfg.SessionAuthURL()},
@@ -70,7 +70,7 @@ func (c *checker) setConfigProxies() {
 	cfg := c.cfg
 	sections := []struct {
 		name, role, url string
-		proxy           *symauth.ProxyConfig
+		proxy           *bdkconfig.ProxyConfig
 	}{
 		{"pod", rolePod, cfg.PodURL(), cfg.Pod.Proxy},
 		{"agent", roleAgent, cfg.AgentURL(), cfg.Agent.Proxy},
@@ -108,7 +108,7 @@ func (c *checker) checkConfigTrustStore(context.Context) outcome {
 
 // credentialSource names where a credential of the configuration came from:
 // its file, or key.content when it is inline.
-func credentialSource(f symauth.CredentialFile, key string) string {
+func credentialSource(f bdkconfig.CredentialFile, key string) string {
 	if f.Inline {
 		return key + ".content"
 	}

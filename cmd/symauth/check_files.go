@@ -132,10 +132,10 @@ func (c *checker) checkCertFile(context.Context) outcome {
 	var cert tls.Certificate
 	if bytes.Contains(data, []byte("-----BEGIN ")) {
 		format = "PEM"
-		if cert, err = symauth.LoadPEM(data); err != nil {
+		if cert, err = symauth.ParsePEM(data); err != nil {
 			return pemCertFailure(file, data, err)
 		}
-	} else if cert, err = symauth.LoadPKCS12(data, password); err != nil {
+	} else if cert, err = symauth.ParsePKCS12(data, password); err != nil {
 		return pkcs12Failure(file, password, err)
 	}
 	if cert.Leaf == nil {
@@ -158,7 +158,7 @@ func (c *checker) checkCertFile(context.Context) outcome {
 func (c *checker) certProblem(file string, cert tls.Certificate) (outcome, bool) {
 	leaf, now := cert.Leaf, time.Now()
 	cn := leaf.Subject.CommonName
-	switch { // LoadPKCS12 and LoadPEM have checked that the key is the certificate's
+	switch { // ParsePKCS12 and ParsePEM have checked that the key is the certificate's
 	case cn == "":
 		return failed(file+": the certificate has no CN", "certificate login uses the CN as the username: get a certificate whose CN is the bot's username"), true
 	case c.flags.user != "" && cn != c.flags.user:

@@ -26,7 +26,7 @@ import (
 //
 // With --config the logins are the Config's, which has no session-only
 // variant: the session login step runs the complete login once, through
-// cfg.TokenSource(), and the two steps report it by the failed endpoint. The
+// cfg.Session(), and the two steps report it by the failed endpoint. The
 // session call ends before the key manager's result is used (symauth's login
 // waits for it), so a key manager failure means that the session login passed;
 // a session failure skips the key manager step, which the login did not reach.
@@ -41,7 +41,7 @@ var keyManagerEndpoints = map[string]bool{"/relay/pubkey/authenticate": true, "/
 // --config, it runs the complete login.
 func (c *checker) checkSessionLogin(ctx context.Context) outcome {
 	if c.cfg != nil {
-		src, err := c.cfg.TokenSource()
+		src, err := c.cfg.Session()
 		if err != nil {
 			return failed(err.Error(), "fix the key named above")
 		}

@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/bdkconfig"
 )
 
 // The host steps, and the explanations of network and TLS failures that the
@@ -261,7 +261,7 @@ func (c *checker) certificateFailure(say func(string, ...string) outcome, err er
 // trust store.
 func (c *checker) caAdvice() string {
 	switch {
-	case c.cfg != nil && c.cfg.SSL.TrustStore == (symauth.CredentialFile{}):
+	case c.cfg != nil && c.cfg.SSL.TrustStore == (bdkconfig.CredentialFile{}):
 		return "the server's certificate is signed by a CA this machine does not trust: add it to " + c.cfg.File +
 			" as ssl: {trustStore: {path: CA.pem}} (the emulator writes ca.pem)"
 	case c.cfg != nil:

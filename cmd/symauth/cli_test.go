@@ -67,7 +67,7 @@ func TestEmulatorFiles(t *testing.T) {
 	if err != nil || !key.PublicKey.Equal(pub) {
 		t.Fatalf("bot-public.pem is not the public half of bot-private.pem: %v", err)
 	}
-	cert, err := symauth.LoadPKCS12(readFile(t, e.file("bot.p12")), "changeit")
+	cert, err := symauth.ParsePKCS12(readFile(t, e.file("bot.p12")), "changeit")
 	if err != nil || cert.Leaf.Subject.CommonName != "symauth-bot" {
 		t.Fatalf("bot.p12: %v", err)
 	}

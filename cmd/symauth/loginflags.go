@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/bdkconfig"
+	"github.com/symauth/symauth/internal/transport"
 )
 
 // passwordEnv is read when --password is not given, so that a password need
@@ -117,7 +119,7 @@ func (f *loginFlags) rootCAs() (*x509.CertPool, error) {
 
 // httpTransport returns a transport trusting rootCAs, for login and API calls.
 func httpTransport(roots *x509.CertPool) *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
+	t := transport.New()
 	t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	return t
 }
@@ -138,9 +140,9 @@ func readCert(file, password string) (tls.Certificate, error) {
 		return tls.Certificate{}, err
 	}
 	if strings.Contains(string(data), "-----BEGIN ") {
-		return symauth.LoadPEM(data)
+		return symauth.ParsePEM(data)
 	}
-	return symauth.LoadPKCS12(data, password)
+	return symauth.ParsePKCS12(data, password)
 }
 
 // login is what a login command needs: the token source and where to call.
@@ -202,11 +204,11 @@ func (f *loginFlags) newLogin() (*login, error) {
 // loadLogin builds the login of the BDK configuration file: LoadConfig's
 // errors name the file, the line and the key, and are returned as they are.
 func loadLogin(file string) (*login, error) {
-	cfg, err := symauth.LoadConfig(file)
+	cfg, err := bdkconfig.Load(file)
 	if err != nil {
 		return nil, err
 	}
-	source, err := cfg.TokenSource() // fails for a configuration without a bot
+	source, err := cfg.Session() // fails for a configuration without a bot
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package symauth
+package bdkconfig
 
 import (
 	"net"
@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/symauth/symauth/internal/validate"
 )
 
 // serverSections names the sections that describe a server, in the order in
@@ -156,7 +158,7 @@ func (p *configParser) serverKeys(s section, parent *server) (*server, error) {
 		return srv, nil
 	}
 	srv.url = baseURL(srv.cfg)
-	if _, err := parseBaseURL("the URL "+srv.url, srv.url); err != nil {
+	if _, err := validate.BaseURL("the URL "+srv.url, srv.url); err != nil {
 		return nil, p.wrap(srv.line, srv.name, "", err)
 	}
 	return srv, nil

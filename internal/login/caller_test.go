@@ -1,4 +1,4 @@
-package symauth
+package login
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 func TestBackoff(t *testing.T) {
 	const lo, hi = 100 * time.Millisecond, 2 * time.Second
-	backoff := newLoginCaller(&http.Client{}, RetryPolicy{}, nil).backoff
+	backoff := NewCaller(&http.Client{}, Retry{}, nil).backoff
 	for attempt, wantMax := range []time.Duration{100, 200, 400, 800, 1600, 2000, 2000} {
 		wantMax *= time.Millisecond
 		for range 50 {
@@ -45,14 +45,14 @@ func TestBackoff(t *testing.T) {
 }
 
 func TestBackoffMultiplier(t *testing.T) {
-	backoff := newLoginCaller(&http.Client{}, RetryPolicy{Multiplier: 1.5}, nil).backoff
+	backoff := NewCaller(&http.Client{}, Retry{Multiplier: 1.5}, nil).backoff
 	for attempt, wantMax := range []time.Duration{1000, 1500, 2250, 3375} {
 		wantMax *= time.Millisecond
 		if d := backoff(time.Second, time.Minute, attempt, nil); d < wantMax/2 || d > wantMax {
 			t.Fatalf("attempt %d: %v; want within [%v, %v]", attempt, d, wantMax/2, wantMax)
 		}
 	}
-	if err := (RetryPolicy{Multiplier: 0.5}).validate("R"); err == nil {
+	if err := (Retry{Multiplier: 0.5}).Validate("R"); err == nil {
 		t.Fatal("a multiplier below 1 must be refused")
 	}
 }
@@ -61,8 +61,8 @@ func TestBackoffMultiplier(t *testing.T) {
 // the caller's client that does not follow redirects.
 func TestLoginCallerClient(t *testing.T) {
 	callers := &http.Client{Timeout: time.Minute}
-	c := newLoginCaller(callers, RetryPolicy{}, nil)
-	_, rc, err := c.newRequest(context.Background(), loginRequest{url: "https://pod.example/login/pubkey/authenticate", endpoint: "/login"})
+	c := NewCaller(callers, Retry{}, nil)
+	_, rc, err := c.newRequest(context.Background(), Request{URL: "https://pod.example/login/pubkey/authenticate", Endpoint: "/login"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,15 @@
-package symauth
+// Package bdkconfig reads the configuration files Symphony bot teams already
+// have for the official SDKs (BDK 2.x YAML or JSON) and builds symauth
+// sessions and http.Clients from them:
+//
+//	cfg, err := bdkconfig.Load("config.yaml")
+//	if err != nil { … }
+//	client, err := cfg.HTTPClient()
+//	resp, err := client.Get(cfg.PodURL() + "/pod/v2/sessioninfo")
+//
+// It is the only package of symauth that reads YAML; a bot configured in Go
+// code needs only the root package.
+package bdkconfig
 
 import (
 	"crypto/x509"
@@ -7,15 +18,15 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/symauth/symauth"
 	"go.yaml.in/yaml/v3"
 )
 
-// Config is a BDK 2.x configuration file, as Symphony bot teams already have
-// for the official Java and Python SDKs. LoadConfig reads one; its methods
-// give the base URLs to hand to API clients and an http.Client that carries
-// the bot's tokens:
+// Config is a BDK 2.x configuration file. Load reads one; its methods give
+// the base URLs to hand to API clients and an http.Client that carries the
+// bot's tokens:
 //
-//	cfg, err := symauth.LoadConfig("config.yaml")
+//	cfg, err := bdkconfig.Load("config.yaml")
 //	if err != nil { … }
 //	client, err := cfg.HTTPClient()
 //	resp, err := client.Get(cfg.PodURL() + "/pod/v2/sessioninfo")
@@ -67,24 +78,24 @@ import (
 // variable without a default is an error, naming the variable and the key.
 // An empty value is the same as an absent one. YAML anchors, aliases and
 // merge keys (<<) work. Relative file paths are relative to the
-// configuration file's directory (LoadConfig) or to the working directory
-// (ParseConfig). Keys symauth does not use (datafeed, datahose, timeouts,
+// configuration file's directory (Load) or to the working directory
+// (Parse). Keys symauth does not use (datafeed, datahose, timeouts,
 // connection pools, headers …) are ignored.
 //
 // # Secrets
 //
 // A Config's fields hold no key material and no password: printing a Config
-// with any verb shows none, and neither do the errors of LoadConfig and
-// ParseConfig, which name the file, the line and the key instead.
+// with any verb shows none, and neither do the errors of Load and
+// Parse, which name the file, the line and the key instead.
 //
 // # Sharing
 //
 // Everything is read, checked and built when the file is loaded, without
 // touching the network; changing the fields afterwards changes nothing.
-// TokenSource, HTTPClient and OBO share one login: a Config is meant to be
+// Session, HTTPClient and OBO share one login: a Config is meant to be
 // loaded once per bot. A Config is safe for concurrent use.
 type Config struct {
-	File string // the file LoadConfig read; "" for ParseConfig
+	File string // the file Load read; "" for Parse
 
 	Scheme  string // the top level's scheme: "https" unless given
 	Host    string // the top level's host; "" when every section has its own
@@ -107,7 +118,7 @@ type Config struct {
 	// maxAttempts (-1: no limit but the Session's login timeout),
 	// initialIntervalMillis, multiplier and maxIntervalMillis; symauth's
 	// defaults for those not given or 0.
-	Retry RetryPolicy
+	Retry symauth.RetryPolicy
 
 	CommonJWT bool // commonJwt.enabled: send "Authorization: Bearer …" instead of sessionToken
 
@@ -163,18 +174,18 @@ type configState struct {
 	podURL, agentURL, keyManagerURL, sessionAuthURL string
 	roots                                           *x509.CertPool // the trust store; nil: the system roots
 
-	session   *Session   // the bot's cached login; nil when no bot is configured
-	botErr    error      // why session is nil
-	transport *Transport // NewTransport(session, base)
-	obo       *OBO       // nil when no app is configured
-	oboErr    error      // why obo is nil
+	session   *symauth.Session   // the bot's cached login; nil when no bot is configured
+	botErr    error              // why session is nil
+	transport *symauth.Transport // NewTransport(session, base)
+	obo       *symauth.OBO       // nil when no app is configured
+	oboErr    error              // why obo is nil
 }
 
-// LoadConfig reads the BDK 2.x configuration file at path (YAML, or JSON)
-// and builds its logins; see Config. Relative file paths in it are relative
-// to path's directory. Errors name the file, the line where known and the
-// key. It does not touch the network.
-func LoadConfig(path string) (*Config, error) {
+// Load reads the BDK 2.x configuration file at path (YAML, or JSON) and
+// builds its logins; see Config. Relative file paths in it are relative to
+// path's directory. Errors name the file, the line where known and the key.
+// It does not touch the network.
+func Load(path string, opts ...Option) (*Config, error) {
 	data, err := readLimited(path)
 	if err != nil {
 		return nil, &configError{file: path, msg: "cannot read the configuration: " + err.Error(), err: err}
@@ -188,10 +199,10 @@ func LoadConfig(path string) (*Config, error) {
 	return c, nil
 }
 
-// ParseConfig is LoadConfig for a configuration already in memory. Relative
-// file paths in it are relative to the working directory. Errors name the
-// line where known and the key.
-func ParseConfig(data []byte) (*Config, error) {
+// Parse is Load for a configuration already in memory. Relative file paths
+// in it are relative to the working directory. Errors name the line where
+// known and the key.
+func Parse(data []byte, opts ...Option) (*Config, error) {
 	p := &configParser{getenv: os.LookupEnv}
 	return p.parse(data)
 }
@@ -230,14 +241,14 @@ func (c *Config) urls() *configState {
 	return c.state
 }
 
-var errConfigNotLoaded = errors.New("symauth: the Config was not made by LoadConfig or ParseConfig")
+var errConfigNotLoaded = errors.New("bdkconfig: the Config was not made by Load or Parse")
 
-// TokenSource returns the bot's login (RSA or certificate, as configured)
-// wrapped in a *Session that the Config keeps: every call returns the same
-// Session, and HTTPClient uses it too, so that the bot logs in once for all
-// of them. It does not touch the network. It fails when the configuration
-// has no bot (an app-only configuration).
-func (c *Config) TokenSource() (TokenSource, error) {
+// Session returns the bot's login (RSA or certificate, as configured)
+// wrapped in a *symauth.Session that the Config keeps: every call returns
+// the same Session, and HTTPClient uses it too, so that the bot logs in once
+// for all of them. It does not touch the network. It fails when the
+// configuration has no bot (an app-only configuration).
+func (c *Config) Session(opts ...Option) (*symauth.Session, error) {
 	s := c.urls()
 	switch {
 	case c == nil || c.state == nil:
@@ -249,12 +260,12 @@ func (c *Config) TokenSource() (TokenSource, error) {
 }
 
 // HTTPClient returns a new http.Client for Pod and Agent API calls: its
-// Transport is NewTransport over the Config's shared Session and a transport
+// Transport is symauth.NewTransport over the Config's shared Session and a transport
 // that honours the configured proxy and trust store. The clients returned by
 // all calls share that Transport and its connections. It does not touch the
 // network.
-func (c *Config) HTTPClient() (*http.Client, error) {
-	if _, err := c.TokenSource(); err != nil {
+func (c *Config) HTTPClient(opts ...Option) (*http.Client, error) {
+	if _, err := c.Session(opts...); err != nil {
 		return nil, err
 	}
 	return &http.Client{Transport: c.state.transport}, nil
@@ -264,7 +275,7 @@ func (c *Config) HTTPClient() (*http.Client, error) {
 // app.privateKey, or app.certificate (then session auth is used). Every
 // call returns the same *OBO, so that the app's own session is shared. It
 // fails, naming "app", when the section is absent or incomplete.
-func (c *Config) OBO() (*OBO, error) {
+func (c *Config) OBO(opts ...Option) (*symauth.OBO, error) {
 	s := c.urls()
 	switch {
 	case c == nil || c.state == nil:

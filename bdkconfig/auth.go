@@ -1,4 +1,4 @@
-package symauth
+package bdkconfig
 
 import (
 	"crypto/rsa"
@@ -10,6 +10,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/internal/transport"
+	"github.com/symauth/symauth/internal/validate"
 )
 
 // loaded is what parse reads, key material included, before it builds the
@@ -141,7 +145,7 @@ func (p *configParser) identity(s section, nameKey, nameText string) (identity, 
 		if !id.name.set() {
 			return id, p.errorf(id.name.line, id.name.key, "missing (the RSA login needs %s)", nameText)
 		}
-		if err := validateUsername(nameText, id.name.text); err != nil {
+		if err := validate.Username(nameText, id.name.text); err != nil {
 			return id, p.wrap(id.name.line, id.name.key, "", err)
 		}
 		if id.key, err = p.privateKey(keyCred); err != nil {
@@ -215,7 +219,7 @@ func (p *configParser) build(c *Config, ld *loaded) error {
 	s := c.state
 	s.roots = ld.roots
 	proxy := proxyFunc(ld)
-	base := http.DefaultTransport.(*http.Transport).Clone()
+	base := transport.New()
 	if proxy != nil {
 		base.Proxy = proxy
 	}
@@ -224,7 +228,7 @@ func (p *configParser) build(c *Config, ld *loaded) error {
 
 	switch {
 	case ld.botKey != nil:
-		auth, err := NewRSA(RSAConfig{
+		auth, err := symauth.NewRSA(symauth.RSAConfig{
 			PodURL:        s.podURL,
 			KeyManagerURL: s.keyManagerURL,
 			AgentURL:      s.agentURL,
@@ -237,12 +241,12 @@ func (p *configParser) build(c *Config, ld *loaded) error {
 		if err != nil {
 			return p.wrap(ld.botLine, "bot", "", err)
 		}
-		s.session = NewSession(auth)
+		s.session = symauth.NewSession(auth)
 	case ld.botCert != nil:
 		if err := p.needMutualTLS(ld, "the certificate login"); err != nil {
 			return err
 		}
-		auth, err := NewCert(CertConfig{
+		auth, err := symauth.NewCert(symauth.CertConfig{
 			SessionAuthURL: s.sessionAuthURL,
 			KeyManagerURL:  s.keyManagerURL,
 			AgentURL:       s.agentURL,
@@ -256,23 +260,23 @@ func (p *configParser) build(c *Config, ld *loaded) error {
 		if err != nil {
 			return p.wrap(ld.botLine, "bot", "", err)
 		}
-		s.session = NewSession(auth)
+		s.session = symauth.NewSession(auth)
 	default:
 		s.botErr = p.errorf(ld.botLine, "bot", "not configured: give bot.username and bot.privateKey, or bot.certificate")
 	}
 	if s.session != nil {
-		s.transport = NewTransport(s.session, base)
+		s.transport = symauth.NewTransport(s.session, base)
 	}
 
 	var err error
 	switch {
 	case ld.appKey != nil:
-		s.obo, err = NewOBO(OBOConfig{PodURL: s.podURL, AppID: c.App.AppID, PrivateKey: ld.appKey, HTTPClient: loginClient, Retry: c.Retry})
+		s.obo, err = symauth.NewOBO(symauth.OBOConfig{PodURL: s.podURL, AppID: c.App.AppID, PrivateKey: ld.appKey, HTTPClient: loginClient, Retry: c.Retry})
 	case ld.appCert != nil:
 		if err := p.needMutualTLS(ld, "the certificate on-behalf-of login"); err != nil {
 			return err
 		}
-		s.obo, err = NewOBO(OBOConfig{SessionAuthURL: s.sessionAuthURL, Certificate: *ld.appCert, RootCAs: ld.roots, Proxy: proxy, Retry: c.Retry})
+		s.obo, err = symauth.NewOBO(symauth.OBOConfig{SessionAuthURL: s.sessionAuthURL, Certificate: *ld.appCert, RootCAs: ld.roots, Proxy: proxy, Retry: c.Retry})
 	}
 	if err != nil {
 		return p.wrap(ld.appLine, "app", "", err)

@@ -1,4 +1,4 @@
-package symauth_test
+package extapp_test
 
 import (
 	"context"
@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/extapp"
+	"github.com/symauth/symauth/internal/testkit"
 	"github.com/symauth/symauth/symauthtest"
 )
 
-func newExtensionApp(t testing.TB, srv *symauthtest.Server) *symauth.ExtensionApp {
+func newApp(t testing.TB, srv *symauthtest.Server) *extapp.App {
 	t.Helper()
-	app, err := symauth.NewExtensionApp(symauth.ExtensionAppConfig{PodURL: srv.URL, AppID: appID, PrivateKey: botKey(), HTTPClient: srv.Client(), Retry: fastRetry})
+	app, err := extapp.New(extapp.Config{PodURL: srv.URL, AppID: appID, PrivateKey: appKey(), HTTPClient: srv.Client(), Retry: fastRetry})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +26,7 @@ func newExtensionApp(t testing.TB, srv *symauthtest.Server) *symauth.ExtensionAp
 
 func TestExtensionAppCircleOfTrust(t *testing.T) {
 	srv := newOBOPod(t)
-	app := newExtensionApp(t, srv)
+	app := newApp(t, srv)
 	tokens, err := app.Authenticate(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -45,13 +47,13 @@ func TestExtensionAppCircleOfTrust(t *testing.T) {
 	if app.ValidateTokens(tokens.AppToken, other.SymphonyToken) || app.ValidateTokens("unknown", tokens.SymphonyToken) {
 		t.Fatal("a mismatched pair validates")
 	}
-	clock := newFakeClock()
-	symauth.SetExtensionAppClock(app, clock.Now)
+	clock := testkit.NewClock()
+	extapp.SetClock(app, clock.Now)
 	clock.Advance(time.Until(tokens.ExpireAt) + time.Second)
 	if app.ValidateTokens(tokens.AppToken, tokens.SymphonyToken) {
 		t.Fatal("an expired pair validates")
 	}
-	if s := fmt.Sprintf("%v %#v", app, app); s != `symauth.ExtensionApp{AppID:"test-app"} symauth.ExtensionApp{AppID:"test-app"}` {
+	if s := fmt.Sprintf("%v %#v", app, app); s != `extapp.App{AppID:"test-app"} extapp.App{AppID:"test-app"}` {
 		t.Fatalf("app prints as %s", s)
 	}
 	for _, s := range []string{fmt.Sprint(tokens), fmt.Sprintf("%+v %#v %s", tokens, tokens, *tokens)} {
@@ -63,7 +65,7 @@ func TestExtensionAppCircleOfTrust(t *testing.T) {
 
 func TestExtensionAppVerifiesUserJWT(t *testing.T) {
 	srv := newOBOPod(t)
-	app := newExtensionApp(t, srv)
+	app := newApp(t, srv)
 	jwt, err := srv.IssueUserIdentityJWT(appID, "alice", time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +85,7 @@ func TestExtensionAppVerifiesUserJWT(t *testing.T) {
 		t.Fatalf("pod certificate fetched %d times; want once (cached)", got)
 	}
 
-	if err := srv.RegisterApp("other-app", botKey().Public()); err != nil {
+	if err := srv.RegisterApp("other-app", appKey().Public()); err != nil {
 		t.Fatal(err)
 	}
 	otherAud, _ := srv.IssueUserIdentityJWT("other-app", "alice", time.Minute)
@@ -103,7 +105,7 @@ func TestExtensionAppVerifiesUserJWT(t *testing.T) {
 
 func TestExtensionAppFailures(t *testing.T) {
 	srv := newOBOPod(t)
-	app := newExtensionApp(t, srv)
+	app := newApp(t, srv)
 	srv.InjectFault(symauthtest.PathPodCert, symauthtest.Fault{Status: http.StatusOK, Body: `{"certificate":"not PEM"}`, Times: 1})
 	if _, err := app.PodCertificate(context.Background()); err == nil || !strings.Contains(err.Error(), "not PEM") {
 		t.Fatalf("bad certificate: %v", err)
@@ -112,7 +114,7 @@ func TestExtensionAppFailures(t *testing.T) {
 		t.Fatalf("a failed fetch must not be cached: %v", err)
 	}
 
-	unknown, err := symauth.NewExtensionApp(symauth.ExtensionAppConfig{PodURL: srv.URL, AppID: "unknown-app", PrivateKey: botKey(), HTTPClient: srv.Client()})
+	unknown, err := extapp.New(extapp.Config{PodURL: srv.URL, AppID: "unknown-app", PrivateKey: appKey(), HTTPClient: srv.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,13 +123,13 @@ func TestExtensionAppFailures(t *testing.T) {
 	if !errors.As(err, &authErr) || authErr.StatusCode != http.StatusUnauthorized || authErr.Endpoint != symauthtest.PathExtensionApp {
 		t.Fatalf("unknown app: %v", err)
 	}
-	for name, cfg := range map[string]symauth.ExtensionAppConfig{
-		"ExtensionAppConfig.PodURL":     {AppID: appID, PrivateKey: botKey()},
-		"ExtensionAppConfig.AppID":      {PodURL: srv.URL, PrivateKey: botKey()},
-		"ExtensionAppConfig.PrivateKey": {PodURL: srv.URL, AppID: appID},
-		"ExtensionAppConfig.Retry":      {PodURL: srv.URL, AppID: appID, PrivateKey: botKey(), Retry: symauth.RetryPolicy{MaxInterval: -1}},
+	for name, cfg := range map[string]extapp.Config{
+		"extapp: Config.PodURL":     {AppID: appID, PrivateKey: appKey()},
+		"extapp: Config.AppID":      {PodURL: srv.URL, PrivateKey: appKey()},
+		"extapp: Config.PrivateKey": {PodURL: srv.URL, AppID: appID},
+		"extapp: Config.Retry":      {PodURL: srv.URL, AppID: appID, PrivateKey: appKey(), Retry: symauth.RetryPolicy{MaxInterval: -1}},
 	} {
-		if _, err := symauth.NewExtensionApp(cfg); err == nil || !strings.Contains(err.Error(), name) {
+		if _, err := extapp.New(cfg); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("missing %s: err = %v", name, err)
 		}
 	}

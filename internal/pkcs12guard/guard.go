@@ -1,4 +1,6 @@
-package symauth
+// Package pkcs12guard refuses PKCS#12 files that would make the decoder spend
+// unbounded time before it can tell a wrong password.
+package pkcs12guard
 
 import (
 	"encoding/asn1"
@@ -8,7 +10,7 @@ import (
 // A PKCS#12 file names its own key-derivation iteration counts (for its MAC
 // and for each encrypted part), and go-pkcs12 runs them before it can tell a
 // wrong password: a 1 KiB file asking for 2^40 iterations would hold a core
-// for days. checkPKCS12Iterations refuses such files before they are decoded.
+// for days. CheckIterations refuses such files before they are decoded.
 
 // maxPKCS12Iterations is far above what tools write (OpenSSL: 2048, Java
 // keytool: 10 000, go-pkcs12 Modern2023: 2048 to 600 000 with PBKDF2) and
@@ -21,13 +23,13 @@ const (
 	maxPKCS12Nodes = 1 << 16
 )
 
-// checkPKCS12Iterations walks the DER of a PFX — and the DER inside its
+// CheckIterations walks the DER of a PFX — and the DER inside its
 // OCTET STRINGs, where the encrypted parts and their parameters live — and
 // fails if an iteration count exceeds maxPKCS12Iterations. An iteration count
 // is recognized by its place: an INTEGER right after an OCTET STRING (the
 // salt) in a SEQUENCE, as in MacData, pkcs-12PbeParams and PBKDF2-params.
 // Anything that is not DER is left for the decoder to refuse.
-func checkPKCS12Iterations(der []byte) error {
+func CheckIterations(der []byte) error {
 	nodes := 0
 	return walkPKCS12(der, 0, &nodes)
 }

@@ -1,4 +1,4 @@
-package symauth
+package bdkconfig
 
 import (
 	"bytes"
@@ -14,6 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/internal/pkcs12guard"
+	"github.com/symauth/symauth/internal/validate"
 	"software.sslmate.com/src/go-pkcs12"
 )
 
@@ -102,11 +105,11 @@ func (p *configParser) privateKey(c credential) (*rsa.PrivateKey, error) {
 			data = der
 		}
 	}
-	key, err := ParsePrivateKey(data)
+	key, err := symauth.ParsePrivateKey(data)
 	if err != nil {
 		return nil, p.wrap(c.line, c.key, "", err)
 	}
-	if err := validateRSASigner("the key", key); err != nil {
+	if err := validate.RSASigner("the key", key); err != nil {
 		return nil, p.wrap(c.line, c.key, "", err)
 	}
 	return key, nil
@@ -119,7 +122,7 @@ func (p *configParser) certificate(c credential, password scalar) (tls.Certifica
 	var cert tls.Certificate
 	var err error
 	if bytes.Contains(c.data, []byte(pemMarker)) {
-		cert, err = LoadPEM(c.data)
+		cert, err = symauth.ParsePEM(c.data)
 	} else {
 		data := c.data
 		if c.src.Inline {
@@ -127,7 +130,7 @@ func (p *configParser) certificate(c credential, password scalar) (tls.Certifica
 				return cert, p.errorf(c.line, c.key, "neither PEM nor base64-encoded PKCS#12")
 			}
 		}
-		cert, err = LoadPKCS12(data, password.text)
+		cert, err = symauth.ParsePKCS12(data, password.text)
 		if err != nil && strings.Contains(err.Error(), "wrong password") {
 			return cert, p.errorf(password.line, password.key, "wrong password for %s", c.key)
 		}
@@ -135,7 +138,7 @@ func (p *configParser) certificate(c credential, password scalar) (tls.Certifica
 	if err != nil {
 		return cert, p.wrap(c.line, c.key, "", err)
 	}
-	leaf, err := validateClientCertificate("the certificate", cert, time.Now())
+	leaf, err := validate.ClientCertificate("the certificate", cert, time.Now())
 	if err != nil {
 		return cert, p.wrap(c.line, c.key, "", err)
 	}
@@ -166,7 +169,7 @@ func (p *configParser) trustStore(c credential, password scalar) (*x509.CertPool
 			"keytool -importkeystore -srckeystore truststore.jks -destkeystore truststore.p12 -deststoretype PKCS12, "+
 			"or export its certificates to a PEM file (keytool -exportcert -rfc -alias NAME -keystore truststore.jks)")
 	}
-	if err := checkPKCS12Iterations(data); err != nil {
+	if err := pkcs12guard.CheckIterations(data); err != nil {
 		return nil, p.errorf(c.line, c.key, "%s", err)
 	}
 	certs, err := pkcs12.DecodeTrustStore(data, password.text)

@@ -1,4 +1,4 @@
-package symauth
+package bdkconfig
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 // is one), the line (when known) and the key. It never holds a value of the
 // file: key material and passwords must not reach an error.
 type configError struct {
-	file string // "" for ParseConfig
+	file string // "" for Parse
 	line int    // 0 when unknown
 	key  string // e.g. "bot.privateKey.path"; "" for the whole document
 	msg  string
@@ -22,7 +22,7 @@ type configError struct {
 
 func (e *configError) Error() string {
 	var b strings.Builder
-	b.WriteString("symauth: ")
+	b.WriteString("bdkconfig: ")
 	switch {
 	case e.file != "" && e.line > 0:
 		fmt.Fprintf(&b, "%s:%d: ", e.file, e.line)
@@ -44,7 +44,7 @@ func (e *configError) Unwrap() error { return e.err }
 
 // configParser reads one configuration document.
 type configParser struct {
-	file   string // shown in errors; "" for ParseConfig
+	file   string // shown in errors; "" for Parse
 	dir    string // relative paths are resolved against it; "" means the working directory
 	getenv func(string) (string, bool)
 }

@@ -1,4 +1,9 @@
-package symauth
+// Package extapp is the backend of a Symphony extension app: the circle of
+// trust that proves to the app's front end, running inside Symphony, and to
+// its backend that each talks to the real other; the (app token, Symphony
+// token) pairs it yields; and the verification of the user identity JWTs the
+// front end sends. It is server-side code: no RoundTripper, no bot session.
+package extapp
 
 import (
 	"context"
@@ -18,6 +23,9 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/internal/login"
+	"github.com/symauth/symauth/internal/validate"
 )
 
 // Paths of the extension app (circle of trust) endpoints.
@@ -26,45 +34,45 @@ const (
 	podCertPath           = "/pod/v1/podcert"
 )
 
-// ExtensionAppConfig configures the backend of an extension app: an app whose
-// front end runs inside Symphony and must prove to its backend, and the
-// backend to it, that each is talking to the real other (the circle of trust).
-type ExtensionAppConfig struct {
-	PodURL     string        // e.g. "https://acme.symphony.com"
-	AppID      string        // the app's id: the JWT's sub and the user JWTs' aud
-	PrivateKey crypto.Signer // the app's RSA key
-	HTTPClient *http.Client  // sends the calls to the pod; nil: a private default
-	Retry      RetryPolicy   // retries of each call; zero: the default
+// Config configures the backend of an extension app: an app whose front end
+// runs inside Symphony and must prove to its backend, and the backend to it,
+// that each is talking to the real other (the circle of trust).
+type Config struct {
+	PodURL     string              // e.g. "https://acme.symphony.com"
+	AppID      string              // the app's id: the JWT's sub and the user JWTs' aud
+	PrivateKey crypto.Signer       // the app's RSA key
+	HTTPClient *http.Client        // sends the calls to the pod; nil: a default shared by all apps
+	Retry      symauth.RetryPolicy // retries of each call; zero: the default
 }
 
-// ExtensionApp authenticates an extension app's backend, keeps the token
+// App authenticates an extension app's backend, keeps the token
 // pairs it obtained until they expire, and verifies the user identity JWTs
 // its front end sends. It is safe for concurrent use.
-type ExtensionApp struct {
+type App struct {
 	appID      string
-	jwt        loginJWT
-	caller     *loginCaller
+	jwt        login.JWT
+	caller     *login.Caller
 	loginURL   string
 	podCertURL string
 	now        func() time.Time
 
 	mu    sync.Mutex
-	pairs map[string]extensionAppPair // by app token, until expiry
+	pairs map[string]tokenPair // by app token, until expiry
 
 	certMu  sync.Mutex
 	podCert *x509.Certificate // cached after the first successful fetch
 }
 
-type extensionAppPair struct {
+type tokenPair struct {
 	symphonyToken string
 	expireAt      time.Time
 }
 
-// ExtensionAppTokens is the answer of an extension app authentication: the
+// Tokens is the answer of an extension app authentication: the
 // app token the backend made and the Symphony token the pod made. The front
 // end sends them back, and ValidateTokens checks that they belong together.
 // Its formatting methods never show the tokens.
-type ExtensionAppTokens struct {
+type Tokens struct {
 	AppID         string
 	AppToken      string
 	SymphonyToken string
@@ -72,19 +80,23 @@ type ExtensionAppTokens struct {
 }
 
 // String describes the tokens without their values.
-func (t ExtensionAppTokens) String() string {
-	return fmt.Sprintf("symauth.ExtensionAppTokens{AppID:%q AppToken:%s SymphonyToken:%s ExpireAt:%s}",
-		t.AppID, redactedOrNone(t.AppToken), redactedOrNone(t.SymphonyToken), expiryText(t.ExpireAt))
+func (t Tokens) String() string {
+	expireAt := "none"
+	if !t.ExpireAt.IsZero() {
+		expireAt = t.ExpireAt.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("extapp.Tokens{AppID:%q AppToken:%s SymphonyToken:%s ExpireAt:%s}",
+		t.AppID, login.RedactedOrNone(t.AppToken), login.RedactedOrNone(t.SymphonyToken), expireAt)
 }
 
 // GoString is String, for %#v.
-func (t ExtensionAppTokens) GoString() string { return t.String() }
+func (t Tokens) GoString() string { return t.String() }
 
 // Format implements fmt.Formatter: no verb shows a token.
-func (t ExtensionAppTokens) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(t.String())) }
+func (t Tokens) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(t.String())) }
 
-// ExtensionAppUser is the user a verified identity JWT names.
-type ExtensionAppUser struct {
+// User is the user a verified identity JWT names.
+type User struct {
 	ID             int64
 	Username       string
 	EmailAddress   string
@@ -116,12 +128,12 @@ type userClaim struct {
 	AvatarSmallURL string          `json:"avatarSmallUrl"`
 }
 
-func (c *userClaim) user() (*ExtensionAppUser, error) {
+func (c *userClaim) user() (*User, error) {
 	id, err := c.ID.Int64()
 	if err != nil {
-		return nil, errors.New("symauth: user identity JWT refused: its user id is not a number")
+		return nil, errors.New("extapp: user identity JWT refused: its user id is not a number")
 	}
-	return &ExtensionAppUser{
+	return &User{
 		ID: id, Username: c.Username, EmailAddress: c.EmailAddress, FirstName: c.FirstName,
 		LastName: c.LastName, DisplayName: c.DisplayName, Title: c.Title, Company: c.Company,
 		CompanyID: strings.Trim(string(c.CompanyID), `"`), Location: c.Location,
@@ -129,34 +141,34 @@ func (c *userClaim) user() (*ExtensionAppUser, error) {
 	}, nil
 }
 
-// NewExtensionApp validates cfg. It does not touch the network.
-func NewExtensionApp(cfg ExtensionAppConfig) (*ExtensionApp, error) {
-	pod, err := parseBaseURL("ExtensionAppConfig.PodURL", cfg.PodURL)
-	if err != nil {
+// New validates cfg. It does not touch the network.
+func New(cfg Config) (*App, error) {
+	v := validate.Fields{Prefix: "extapp: Config."}
+	pod := v.BaseURL("PodURL", cfg.PodURL)
+	v.Username("AppID", cfg.AppID)
+	v.RSASigner("PrivateKey", cfg.PrivateKey)
+	v.Retry("Retry", login.Retry(cfg.Retry))
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if err := validateUsername("ExtensionAppConfig.AppID", cfg.AppID); err != nil {
-		return nil, err
-	}
-	if err := validateRSASigner("ExtensionAppConfig.PrivateKey", cfg.PrivateKey); err != nil {
-		return nil, err
-	}
-	if err := cfg.Retry.validate("ExtensionAppConfig.Retry"); err != nil {
-		return nil, err
-	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	}
-	return &ExtensionApp{
+	return &App{
 		appID:      cfg.AppID,
-		jwt:        loginJWT{subject: cfg.AppID, signer: cfg.PrivateKey, now: time.Now},
-		caller:     newLoginCaller(client, cfg.Retry, nil),
+		jwt:        login.JWT{Subject: cfg.AppID, Signer: cfg.PrivateKey, Now: time.Now},
+		caller:     login.NewCaller(login.ClientOrDefault(cfg.HTTPClient), login.Retry(cfg.Retry), nil),
 		loginURL:   pod + extensionAppLoginPath,
 		podCertURL: pod + podCertPath,
 		now:        time.Now,
-		pairs:      map[string]extensionAppPair{},
+		pairs:      map[string]tokenPair{},
 	}, nil
+}
+
+// call sends lr and decodes its answer into out; a failure is a
+// *symauth.AuthError.
+func (a *App) call(ctx context.Context, lr login.Request, out login.Answer) error {
+	if f := a.caller.Call(ctx, lr, out); f != nil {
+		return (*symauth.AuthError)(f)
+	}
+	return nil
 }
 
 // extensionAppAnswer is the pod's answer to an extension app authentication.
@@ -167,17 +179,17 @@ type extensionAppAnswer struct {
 	ExpireAt      int64  `json:"expireAt"`
 }
 
-func (a *extensionAppAnswer) required() (string, string) { return a.SymphonyToken, "symphonyToken" }
+func (a *extensionAppAnswer) Required() (string, string) { return a.SymphonyToken, "symphonyToken" }
 
 // Authenticate authenticates the app with a fresh random app token and keeps
 // the (app token, Symphony token) pair until it expires, for ValidateTokens.
-func (a *ExtensionApp) Authenticate(ctx context.Context) (*ExtensionAppTokens, error) {
+func (a *App) Authenticate(ctx context.Context) (*Tokens, error) {
 	appToken, err := randomToken()
 	if err != nil {
-		return nil, &AuthError{Endpoint: extensionAppLoginPath, Err: err}
+		return nil, &symauth.AuthError{Endpoint: extensionAppLoginPath, Err: err}
 	}
 	body := func(int) ([]byte, error) { // a fresh JWT for every attempt
-		signed, err := a.jwt.sign()
+		signed, err := a.jwt.Sign()
 		if err != nil {
 			return nil, err
 		}
@@ -187,24 +199,24 @@ func (a *ExtensionApp) Authenticate(ctx context.Context) (*ExtensionAppTokens, e
 		}{appToken, signed})
 	}
 	var ans extensionAppAnswer
-	if err := a.caller.call(ctx, loginRequest{url: a.loginURL, endpoint: extensionAppLoginPath, body: body}, &ans); err != nil {
+	if err := a.call(ctx, login.Request{URL: a.loginURL, Endpoint: extensionAppLoginPath, Body: body}, &ans); err != nil {
 		return nil, err
 	}
 	if ans.AppToken != "" && ans.AppToken != appToken {
-		return nil, &AuthError{Endpoint: extensionAppLoginPath, StatusCode: http.StatusOK, Message: "the pod answered another app token than the one sent"}
+		return nil, &symauth.AuthError{Endpoint: extensionAppLoginPath, StatusCode: http.StatusOK, Message: "the pod answered another app token than the one sent"}
 	}
-	tokens := &ExtensionAppTokens{AppID: a.appID, AppToken: appToken, SymphonyToken: ans.SymphonyToken, ExpireAt: unixTime(ans.ExpireAt)}
+	tokens := &Tokens{AppID: a.appID, AppToken: appToken, SymphonyToken: ans.SymphonyToken, ExpireAt: unixTime(ans.ExpireAt)}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.prune()
-	a.pairs[appToken] = extensionAppPair{symphonyToken: ans.SymphonyToken, expireAt: tokens.ExpireAt}
+	a.pairs[appToken] = tokenPair{symphonyToken: ans.SymphonyToken, expireAt: tokens.ExpireAt}
 	return tokens, nil
 }
 
 // ValidateTokens reports whether appToken and symphonyToken are a pair this
 // app obtained from Authenticate and that has not expired. The comparison
 // takes constant time.
-func (a *ExtensionApp) ValidateTokens(appToken, symphonyToken string) bool {
+func (a *App) ValidateTokens(appToken, symphonyToken string) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.prune()
@@ -213,7 +225,7 @@ func (a *ExtensionApp) ValidateTokens(appToken, symphonyToken string) bool {
 }
 
 // prune forgets expired pairs. a.mu is held.
-func (a *ExtensionApp) prune() {
+func (a *App) prune() {
 	now := a.now()
 	for k, p := range a.pairs {
 		if !p.expireAt.IsZero() && !now.Before(p.expireAt) {
@@ -224,26 +236,26 @@ func (a *ExtensionApp) prune() {
 
 // PodCertificate returns the pod's certificate, whose key signs user identity
 // JWTs. It is fetched from the pod once and cached.
-func (a *ExtensionApp) PodCertificate(ctx context.Context) (*x509.Certificate, error) {
+func (a *App) PodCertificate(ctx context.Context) (*x509.Certificate, error) {
 	a.certMu.Lock()
 	defer a.certMu.Unlock()
 	if a.podCert != nil {
 		return a.podCert, nil
 	}
 	var ans podCertAnswer
-	if err := a.caller.call(ctx, loginRequest{method: http.MethodGet, url: a.podCertURL, endpoint: podCertPath}, &ans); err != nil {
+	if err := a.call(ctx, login.Request{Method: http.MethodGet, URL: a.podCertURL, Endpoint: podCertPath}, &ans); err != nil {
 		return nil, err
 	}
 	block, _ := pem.Decode([]byte(ans.Certificate))
 	if block == nil {
-		return nil, &AuthError{Endpoint: podCertPath, StatusCode: http.StatusOK, Message: "the certificate is not PEM"}
+		return nil, &symauth.AuthError{Endpoint: podCertPath, StatusCode: http.StatusOK, Message: "the certificate is not PEM"}
 	}
 	cert, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
-		return nil, &AuthError{Endpoint: podCertPath, StatusCode: http.StatusOK, Message: "the certificate cannot be parsed", Err: err}
+		return nil, &symauth.AuthError{Endpoint: podCertPath, StatusCode: http.StatusOK, Message: "the certificate cannot be parsed", Err: err}
 	}
 	if _, ok := cert.PublicKey.(*rsa.PublicKey); !ok {
-		return nil, &AuthError{Endpoint: podCertPath, StatusCode: http.StatusOK, Message: "the certificate's key is not RSA"}
+		return nil, &symauth.AuthError{Endpoint: podCertPath, StatusCode: http.StatusOK, Message: "the certificate's key is not RSA"}
 	}
 	a.podCert = cert
 	return cert, nil
@@ -253,7 +265,7 @@ type podCertAnswer struct {
 	Certificate string `json:"certificate"`
 }
 
-func (a *podCertAnswer) required() (string, string) { return a.Certificate, "certificate" }
+func (a *podCertAnswer) Required() (string, string) { return a.Certificate, "certificate" }
 
 // userIdentityClaims are the claims of a user identity JWT.
 type userIdentityClaims struct {
@@ -265,7 +277,7 @@ type userIdentityClaims struct {
 // Symphony: RS512, signed with the pod certificate's key, aud = the app id,
 // not expired; and returns the user it names. The JWT never appears in an
 // error.
-func (a *ExtensionApp) VerifyUserJWT(ctx context.Context, token string) (*ExtensionAppUser, error) {
+func (a *App) VerifyUserJWT(ctx context.Context, token string) (*User, error) {
 	cert, err := a.PodCertificate(ctx)
 	if err != nil {
 		return nil, err
@@ -278,10 +290,10 @@ func (a *ExtensionApp) VerifyUserJWT(ctx context.Context, token string) (*Extens
 		jwt.WithTimeFunc(a.now),
 	)
 	if err != nil {
-		return nil, fmt.Errorf("symauth: user identity JWT refused: %w", jwtReason(err))
+		return nil, fmt.Errorf("extapp: user identity JWT refused: %w", jwtReason(err))
 	}
 	if claims.User == nil {
-		return nil, errors.New("symauth: user identity JWT refused: it has no user claim")
+		return nil, errors.New("extapp: user identity JWT refused: it has no user claim")
 	}
 	return claims.User.user()
 }
@@ -301,10 +313,10 @@ func jwtReason(err error) error {
 }
 
 // String describes the app without any token or key.
-func (a *ExtensionApp) String() string { return fmt.Sprintf("symauth.ExtensionApp{AppID:%q}", a.appID) }
+func (a *App) String() string { return fmt.Sprintf("extapp.App{AppID:%q}", a.appID) }
 
 // GoString is String, for %#v.
-func (a *ExtensionApp) GoString() string { return a.String() }
+func (a *App) GoString() string { return a.String() }
 
 // randomToken returns 32 random bytes in hex.
 func randomToken() (string, error) {

@@ -1,4 +1,4 @@
-package symauth_test
+package bdkconfig_test
 
 import (
 	"context"
@@ -29,6 +29,7 @@ import (
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/bdkconfig"
 	"github.com/symauth/symauth/symauthtest"
 )
 
@@ -113,9 +114,9 @@ func writeConfig(t testing.TB, dir, text string) string {
 	return filepath.Join(dir, "config.yaml")
 }
 
-func loadConfig(t testing.TB, path string) *symauth.Config {
+func loadConfig(t testing.TB, path string) *bdkconfig.Config {
 	t.Helper()
-	cfg, err := symauth.LoadConfig(path)
+	cfg, err := bdkconfig.Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func loadConfig(t testing.TB, path string) *symauth.Config {
 }
 
 // configClient is cfg.HTTPClient(), its idle connections closed at the end.
-func configClient(t testing.TB, cfg *symauth.Config) *http.Client {
+func configClient(t testing.TB, cfg *bdkconfig.Config) *http.Client {
 	t.Helper()
 	client, err := cfg.HTTPClient()
 	if err != nil {
@@ -170,7 +171,7 @@ bot:
 
 func TestConfigFixtureBDKJava(t *testing.T) {
 	dir := t.TempDir()
-	fixture, err := os.ReadFile("testdata/config/bdk-java.yaml")
+	fixture, err := os.ReadFile("testdata/bdk-java.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +210,7 @@ func TestConfigFixtureBDKJava(t *testing.T) {
 	if cfg.Retry != wantRetry {
 		t.Errorf("Retry = %+v, want %+v", cfg.Retry, wantRetry)
 	}
-	wantProxy := symauth.ProxyConfig{Host: "proxy.acme.example", Port: 1234, Username: "proxyuser"}
+	wantProxy := bdkconfig.ProxyConfig{Host: "proxy.acme.example", Port: 1234, Username: "proxyuser"}
 	if cfg.Proxy == nil || *cfg.Proxy != wantProxy {
 		t.Errorf("Proxy = %+v, want %+v", cfg.Proxy, wantProxy)
 	}
@@ -219,10 +220,10 @@ func TestConfigFixtureBDKJava(t *testing.T) {
 	if !cfg.CommonJWT {
 		t.Error("CommonJWT = false, want true")
 	}
-	if cfg.Bot.Certificate != (symauth.CredentialFile{}) || cfg.App.PrivateKey.Path == "" {
+	if cfg.Bot.Certificate != (bdkconfig.CredentialFile{}) || cfg.App.PrivateKey.Path == "" {
 		t.Errorf("Bot.Certificate = %+v, App.PrivateKey = %+v", cfg.Bot.Certificate, cfg.App.PrivateKey)
 	}
-	if _, err := cfg.TokenSource(); err != nil {
+	if _, err := cfg.Session(); err != nil {
 		t.Error(err)
 	}
 	if _, err := cfg.OBO(); err != nil {
@@ -234,7 +235,7 @@ func TestConfigFixtureBDKJava(t *testing.T) {
 func TestConfigFixtureBDKPython(t *testing.T) {
 	unsetenv(t, "AGENT_HOST", "BOT_USERNAME", "PROXY_HOST", "PROXY_PORT")
 	dir := t.TempDir()
-	fixture, err := os.ReadFile("testdata/config/bdk-python.yaml")
+	fixture, err := os.ReadFile("testdata/bdk-python.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +263,7 @@ func TestConfigFixtureBDKPython(t *testing.T) {
 	if cfg.Retry != wantRetry {
 		t.Errorf("Retry = %+v, want %+v", cfg.Retry, wantRetry)
 	}
-	if want := (symauth.ProxyConfig{Host: "proxy.acme.example", Port: 3128}); cfg.Proxy == nil || *cfg.Proxy != want {
+	if want := (bdkconfig.ProxyConfig{Host: "proxy.acme.example", Port: 3128}); cfg.Proxy == nil || *cfg.Proxy != want {
 		t.Errorf("Proxy = %+v, want %+v", cfg.Proxy, want)
 	}
 	if cfg.CommonJWT || cfg.App != nil {
@@ -284,7 +285,7 @@ func TestConfigFixtureBDKPython(t *testing.T) {
 	}
 	t.Setenv("PROXY_HOST", "") // an empty proxy host turns the proxy off
 	t.Setenv("BOT_USERNAME", "someone-else")
-	_, err = symauth.LoadConfig(path)
+	_, err = bdkconfig.Load(path)
 	wantError(t, err, path+":25:", "bot.username", "someone-else", `CN`, "python-bot")
 }
 
@@ -301,19 +302,16 @@ func TestConfigRSAEndToEnd(t *testing.T) {
 		}
 	}
 
-	ts1, err := cfg.TokenSource()
+	ts1, err := cfg.Session()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts2, err := cfg.TokenSource()
+	ts2, err := cfg.Session()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ts1 != ts2 {
-		t.Fatal("TokenSource returned two different sources")
-	}
-	if _, ok := ts1.(*symauth.Session); !ok {
-		t.Fatalf("TokenSource is a %T, want a *symauth.Session", ts1)
+		t.Fatal("Session returned two different sessions")
 	}
 	tok1, err := ts1.Token(context.Background())
 	if err != nil {
@@ -373,7 +371,7 @@ func TestConfigCertificateEndToEnd(t *testing.T) {
 			if status != http.StatusOK || !strings.Contains(body, "cert-bot") {
 				t.Fatalf("sessioninfo: %d %s", status, body)
 			}
-			if _, err := cfg.TokenSource(); err != nil {
+			if _, err := cfg.Session(); err != nil {
 				t.Fatal(err)
 			}
 			if sa, ka := srv.Calls(symauthtest.PathSessionAuth), srv.Calls(symauthtest.PathKeyAuth); sa != 1 || ka != 1 {
@@ -415,7 +413,7 @@ func TestConfigWithoutTrustStoreUsesSystemRoots(t *testing.T) {
 	writeFiles(t, dir, map[string][]byte{"keys/bot.pem": pemKey(t, botKey())})
 	text := strings.Replace(serverKeys(srv), "ssl:\n  trustStore:\n    path: ca.pem\n", "", 1)
 	cfg := loadConfig(t, writeConfig(t, dir, text+rsaBotSection))
-	if cfg.SSL.TrustStore != (symauth.CredentialFile{}) || cfg.RootCAs() != nil {
+	if cfg.SSL.TrustStore != (bdkconfig.CredentialFile{}) || cfg.RootCAs() != nil {
 		t.Errorf("SSL.TrustStore = %+v", cfg.SSL.TrustStore)
 	}
 	client := configClient(t, cfg)
@@ -514,7 +512,8 @@ func TestConfigProxy(t *testing.T) {
 
 			// A host the configuration does not name: the top-level proxy,
 			// or, without one, the environment's (none for loopback).
-			plain := newPlainRecordingServer(t)
+			plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }))
+			t.Cleanup(plain.Close)
 			resp, err := client.Get(plain.URL)
 			if where == "pod section" {
 				if err != nil {
@@ -565,12 +564,12 @@ func TestConfigOBO(t *testing.T) {
 			if again, _ := cfg.OBO(); again != obo {
 				t.Fatal("OBO returned two different apps")
 			}
-			client := &http.Client{Transport: symauth.NewTransport(obo.Username(botName), srv.Client().Transport)}
+			client := &http.Client{Transport: symauth.NewTransport(oboUsername(t, obo, botName), srv.Client().Transport)}
 			if status, body := get(t, client, cfg.PodURL()+symauthtest.PathSessionInfo); status != http.StatusOK || !strings.Contains(body, botName) {
 				t.Fatalf("sessioninfo on behalf of %s: %d %s", botName, status, body)
 			}
 			if c.name == "app only" {
-				_, err := cfg.TokenSource()
+				_, err := cfg.Session()
 				wantError(t, err, "bot: not configured")
 				_, err = cfg.HTTPClient()
 				wantError(t, err, "bot: not configured")
@@ -671,7 +670,7 @@ func TestConfigErrors(t *testing.T) {
 		{"certificate no password", "host: h\nbot:\n  certificate:\n    path: bot.p12\n", []string{"bot.certificate.password: wrong password"}},
 		{"certificate username", "host: h\nbot:\n  username: other-bot\n  certificate:\n    path: cert.pem\n", []string{":3: bot.username:", `"other-bot"`, `"cert-bot"`}},
 		{"certificate garbage", "host: h\nbot:\n  certificate:\n    path: garbage.bin\n", []string{":4: bot.certificate.path:", "PKCS#12"}},
-		{"certificate without key", "host: h\nbot:\n  certificate:\n    path: cert-only.pem\n", []string{"bot.certificate.path: LoadPEM"}},
+		{"certificate without key", "host: h\nbot:\n  certificate:\n    path: cert-only.pem\n", []string{"bot.certificate.path: ParsePEM"}},
 		{"certificate expired", "host: h\nbot:\n  certificate:\n    path: expired.pem\n", []string{"bot.certificate.path:", "expired"}},
 		{"certificate content not base64", "host: h\nbot:\n  certificate:\n    content: '%%%'\n", []string{":4: bot.certificate.content: neither PEM nor base64"}},
 		{"certificate without session auth", "pod:\n  host: h\n" + certBot, []string{"sessionAuth.host: missing: the certificate login needs it"}},
@@ -716,17 +715,17 @@ func TestConfigErrors(t *testing.T) {
 			if err := os.WriteFile(path, []byte(c.text), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := symauth.LoadConfig(path)
-			wantError(t, err, append([]string{"symauth: " + path}, c.want...)...)
+			_, err := bdkconfig.Load(path)
+			wantError(t, err, append([]string{"bdkconfig: " + path}, c.want...)...)
 			assertNoSecrets(t, []string{err.Error(), fmt.Sprintf("%+v %#v", err, err)}, append(configSecrets, keyContent[40:80])...)
 
 			// ParseConfig names the line and the key, but no file.
 			if strings.Contains(c.text, ".pem") || strings.Contains(c.text, ".p12") || strings.Contains(c.text, ".jks") || strings.Contains(c.text, ".bin") || strings.Contains(c.text, "adir") {
 				return // relative paths: ParseConfig reads them from the working directory
 			}
-			_, err = symauth.ParseConfig([]byte(c.text))
-			if err == nil || strings.Contains(err.Error(), path) || !strings.HasPrefix(err.Error(), "symauth: config") {
-				t.Errorf("ParseConfig: %v", err)
+			_, err = bdkconfig.Parse([]byte(c.text))
+			if err == nil || strings.Contains(err.Error(), path) || !strings.HasPrefix(err.Error(), "bdkconfig: config") {
+				t.Errorf("Parse: %v", err)
 			}
 		})
 	}
@@ -734,8 +733,8 @@ func TestConfigErrors(t *testing.T) {
 
 func TestLoadConfigMissingFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nope.yaml")
-	_, err := symauth.LoadConfig(path)
-	wantError(t, err, "symauth: "+path+": cannot read the configuration")
+	_, err := bdkconfig.Load(path)
+	wantError(t, err, "bdkconfig: "+path+": cannot read the configuration")
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the cause is not kept: %v", err)
 	}
@@ -784,7 +783,7 @@ datafeed:
   version: $${NOT_A_VARIABLE}
   anything: ${SYMAUTH_TEST_UNSET}
 `
-	cfg, err := symauth.ParseConfig([]byte(text))
+	cfg, err := bdkconfig.Parse([]byte(text))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -800,7 +799,7 @@ datafeed:
 			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
 		}
 	}
-	if !cfg.Bot.PrivateKey.Inline || cfg.Bot.PrivateKey.Path != "" || cfg.Bot.Certificate != (symauth.CredentialFile{}) {
+	if !cfg.Bot.PrivateKey.Inline || cfg.Bot.PrivateKey.Path != "" || cfg.Bot.Certificate != (bdkconfig.CredentialFile{}) {
 		t.Errorf("Bot = %+v", cfg.Bot)
 	}
 	if cfg.Retry.MaxAttempts != math.MaxInt32 || !cfg.CommonJWT || cfg.File != "" || cfg.Agent.Proxy != nil {
@@ -810,7 +809,7 @@ datafeed:
 
 	// A key in base64 of its PEM, and http to a loopback host.
 	text = "scheme: http\nhost: localhost\nport: 8080\nbot:\n  username: b\n  privateKey:\n    content: " + base64.StdEncoding.EncodeToString([]byte(keyPEM)) + "\n"
-	if cfg, err = symauth.ParseConfig([]byte(text)); err != nil {
+	if cfg, err = bdkconfig.Parse([]byte(text)); err != nil {
 		t.Fatal(err)
 	}
 	if got := cfg.PodURL(); got != "http://localhost:8080" || cfg.KeyManagerURL() != "http://localhost:8080" {
@@ -818,18 +817,18 @@ datafeed:
 	}
 
 	// Relative paths of ParseConfig are relative to the working directory.
-	if _, err := symauth.ParseConfig([]byte("host: h\nbot:\n  username: b\n  privateKey:\n    path: " + filepath.Join(dir, "bot.pem") + "\n")); err != nil {
+	if _, err := bdkconfig.Parse([]byte("host: h\nbot:\n  username: b\n  privateKey:\n    path: " + filepath.Join(dir, "bot.pem") + "\n")); err != nil {
 		t.Errorf("absolute path: %v", err)
 	}
 	t.Chdir(dir)
-	cfg, err = symauth.ParseConfig([]byte("host: h\nbot:\n  username: b\n  privateKey:\n    path: bot.pem\nssl:\n  trustStore:\n    path: ${user.dir}/ca.pem\n"))
+	cfg, err = bdkconfig.Parse([]byte("host: h\nbot:\n  username: b\n  privateKey:\n    path: bot.pem\nssl:\n  trustStore:\n    path: ${user.dir}/ca.pem\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.Bot.PrivateKey.Path != "bot.pem" || !strings.HasSuffix(cfg.SSL.TrustStore.Path, "ca.pem") {
 		t.Errorf("Bot.PrivateKey = %+v, SSL = %+v", cfg.Bot.PrivateKey, cfg.SSL)
 	}
-	if _, err := symauth.ParseConfig([]byte("host: h\nbot:\n  username: b\n  privateKey:\n    path: ${user.home}/no-such-symauth-key.pem\n")); err == nil {
+	if _, err := bdkconfig.Parse([]byte("host: h\nbot:\n  username: b\n  privateKey:\n    path: ${user.home}/no-such-symauth-key.pem\n")); err == nil {
 		t.Error("${user.home}: no error for a missing file")
 	}
 }
@@ -838,11 +837,11 @@ func indent(s, prefix string) string {
 	return prefix + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+prefix)
 }
 
-// A Config made without LoadConfig or ParseConfig has no logins.
+// A Config made without Load or Parse has no logins.
 func TestConfigZeroValue(t *testing.T) {
-	var cfg symauth.Config
-	if _, err := cfg.TokenSource(); err == nil {
-		t.Error("TokenSource of a zero Config: no error")
+	var cfg bdkconfig.Config
+	if _, err := cfg.Session(); err == nil {
+		t.Error("Session of a zero Config: no error")
 	}
 	if _, err := cfg.HTTPClient(); err == nil {
 		t.Error("HTTPClient of a zero Config: no error")
@@ -852,37 +851,5 @@ func TestConfigZeroValue(t *testing.T) {
 	}
 	if cfg.PodURL() != "" || cfg.AgentURL() != "" || cfg.KeyManagerURL() != "" || cfg.SessionAuthURL() != "" {
 		t.Error("URLs of a zero Config")
-	}
-}
-
-// printed is v formatted with the usual verbs.
-func printed(v any) []string {
-	var out []string
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-		out = append(out, fmt.Sprintf(verb, v))
-	}
-	return out
-}
-
-func assertNoSecrets(t *testing.T, outputs []string, secrets ...string) {
-	t.Helper()
-	for _, out := range outputs {
-		for _, secret := range secrets {
-			if secret != "" && strings.Contains(out, secret) {
-				t.Errorf("output shows the secret %q: %.300s", secret, out)
-			}
-		}
-	}
-}
-
-func wantError(t *testing.T, err error, parts ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("no error, want one with %q", parts)
-	}
-	for _, part := range parts {
-		if !strings.Contains(err.Error(), part) {
-			t.Errorf("error %q lacks %q", err, part)
-		}
 	}
 }

@@ -1,0 +1,259 @@
+// Package login is the plumbing of the calls that the root package and its
+// subpackages send to Symphony's login endpoints: retries with backoff,
+// redirects refused, bounded reads, sanitized server messages, the login
+// JWT, and the report a Session turns into a LoginEvent.
+package login
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// MaxResponseBytes caps how much of a login response is read.
+const MaxResponseBytes = 1 << 20
+
+// Caller sends login calls: retries, redirects refused, bounded reads,
+// failures turned into a *Failure. It is safe for concurrent use.
+type Caller struct {
+	client *http.Client // never follows redirects
+	retry  Retry        // with defaults applied
+	logger *slog.Logger // nil: no logs
+}
+
+// NewCaller returns a Caller sending through a copy of client (which is
+// never modified) with retry's policy; logger, if not nil, gets a Debug line
+// per failed attempt that may be retried.
+func NewCaller(client *http.Client, retry Retry, logger *slog.Logger) *Caller {
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Caller{client: &c, retry: retry.WithDefaults(), logger: logger}
+}
+
+// Logger is the logger given to NewCaller; nil when none.
+func (c *Caller) Logger() *slog.Logger { return c.logger }
+
+// Request is one call to a login endpoint.
+type Request struct {
+	Method   string      // "": POST
+	URL      string      // where to send it
+	Endpoint string      // the path, for errors and reports
+	Header   http.Header // extra headers, e.g. OBO's app sessionToken
+	// Body, if non-nil, makes the JSON body of each attempt: attempt 0 is
+	// the first, so that calls can share one signature and sign anew for
+	// retries. nil: no body and no Content-Type.
+	Body func(attempt int) ([]byte, error)
+}
+
+// Answer is the decoded 200 body of an endpoint. Its required field must be
+// non-empty.
+type Answer interface {
+	Required() (value, name string)
+}
+
+// Response is the answer of the login endpoints: {"name":…,"token":…},
+// sometimes with "authorizationToken"; the certificate OBO endpoints answer
+// {"sessionToken":…} instead. Unknown fields are ignored.
+type Response struct {
+	Token              string `json:"token"`
+	SessionToken       string `json:"sessionToken"`
+	AuthorizationToken string `json:"authorizationToken"`
+}
+
+// Required implements Answer: a token, under either name.
+func (r *Response) Required() (string, string) { return r.Value(), "token" }
+
+// Value is the token answered, under either name.
+func (r *Response) Value() string {
+	if r.Token != "" {
+		return r.Token
+	}
+	return r.SessionToken
+}
+
+// Login calls the endpoint of lr and returns its token answer.
+func (c *Caller) Login(ctx context.Context, lr Request) (*Response, *Failure) {
+	var out Response
+	if f := c.Call(ctx, lr, &out); f != nil {
+		return nil, f
+	}
+	return &out, nil
+}
+
+// Call sends lr, with retries, and decodes the 200 answer into out. It
+// returns nil on success.
+func (c *Caller) Call(ctx context.Context, lr Request, out Answer) *Failure {
+	req, client, err := c.newRequest(ctx, lr)
+	if err != nil {
+		return &Failure{Endpoint: lr.Endpoint, Err: err}
+	}
+	resp, err := client.Do(req)
+	if resp == nil {
+		return &Failure{Endpoint: lr.Endpoint, Err: err}
+	}
+	defer resp.Body.Close()
+	data, readErr := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	return Decode(lr.Endpoint, resp.StatusCode, data, readErr, out)
+}
+
+// Decode turns what an endpoint answered — its status and up to
+// MaxResponseBytes+1 bytes of body — into out, or a *Failure that carries the
+// status and the server's sanitized message, never the body.
+func Decode(endpoint string, status int, data []byte, readErr error, out Answer) *Failure {
+	fail := func(msg string, err error) *Failure {
+		return &Failure{Endpoint: endpoint, StatusCode: status, Message: msg, Err: err}
+	}
+	switch {
+	case status != http.StatusOK:
+		return fail(statusMessage(status, data), nil)
+	case readErr != nil:
+		return fail("reading the response", readErr)
+	case len(data) > MaxResponseBytes:
+		return fail("response larger than 1 MiB", nil)
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fail("response is not the expected JSON object", nil)
+	}
+	if value, name := out.Required(); value == "" {
+		return fail(fmt.Sprintf("response has no %q", name), nil)
+	}
+	return nil
+}
+
+// newRequest builds the request of one call and the go-retryablehttp client
+// that sends it: logger off, our backoff and retry policy, the last answer
+// passed through when retries are exhausted, and, for a JSON body, a fresh
+// Body(attempt) for every retry.
+func (c *Caller) newRequest(ctx context.Context, lr Request) (*retryablehttp.Request, *retryablehttp.Client, error) {
+	rc := &retryablehttp.Client{
+		HTTPClient:   c.client,
+		Logger:       nil,
+		RetryWaitMin: c.retry.InitialInterval,
+		RetryWaitMax: c.retry.MaxInterval,
+		RetryMax:     c.retry.MaxAttempts - 1,
+		CheckRetry:   c.checkRetry(lr.Endpoint),
+		Backoff:      c.backoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+	}
+	report := ReportOf(ctx)
+	rc.RequestLogHook = func(retryablehttp.Logger, *http.Request, int) { report.Attempt(lr.Endpoint) }
+	method := lr.Method
+	if method == "" {
+		method = http.MethodPost
+	}
+	if lr.Body == nil {
+		req, err := retryablehttp.NewRequestWithContext(ctx, method, lr.URL, nil)
+		if err == nil {
+			addHeaders(req.Header, lr.Header)
+		}
+		return req, rc, err
+	}
+	current, err := lr.Body(0)
+	if err != nil {
+		return nil, nil, err
+	}
+	// go-retryablehttp rewinds the body from this function before every
+	// attempt; PrepareRetry, called before each retry, swaps in a fresh body.
+	rewind := retryablehttp.ReaderFunc(func() (io.Reader, error) { return bytes.NewReader(current), nil })
+	req, err := retryablehttp.NewRequestWithContext(ctx, method, lr.URL, rewind)
+	if err != nil {
+		return nil, nil, err
+	}
+	addHeaders(req.Header, lr.Header)
+	req.Header.Set("Content-Type", "application/json")
+	attempt := 0
+	rc.PrepareRetry = func(r *http.Request) error {
+		attempt++
+		if current, err = lr.Body(attempt); err != nil {
+			return err
+		}
+		r.ContentLength = int64(len(current))
+		return nil
+	}
+	return req, rc, nil
+}
+
+// checkRetry returns the retry policy of calls to endpoint: shouldRetry, and
+// a Debug log line for each failed attempt that may be retried.
+func (c *Caller) checkRetry(endpoint string) retryablehttp.CheckRetry {
+	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
+		retry, checkErr := shouldRetry(ctx, resp, err)
+		if retry && c.logger != nil {
+			attrs := []slog.Attr{slog.String("endpoint", endpoint)}
+			if resp != nil {
+				attrs = append(attrs, slog.Int("status", resp.StatusCode))
+			} else if err != nil {
+				attrs = append(attrs, slog.String("error", err.Error()))
+			}
+			c.logger.LogAttrs(ctx, slog.LevelDebug, "symauth: login call failed; retrying if attempts are left", attrs...)
+		}
+		return retry, checkErr
+	}
+}
+
+// shouldRetry is go-retryablehttp's default policy (network errors, 429 and
+// 5xx are retried; 4xx and certificate verification failures are not), and
+// also gives up at once when the server refused the TLS handshake (a wrong or
+// missing client certificate) or does not speak TLS: retrying cannot help.
+func shouldRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	var opErr *net.OpError // a TLS alert from the server is a "remote error"
+	var notTLS tls.RecordHeaderError
+	if err != nil && (errors.As(err, &opErr) && opErr.Op == "remote error" || errors.As(err, &notTLS)) {
+		return false, nil
+	}
+	return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+}
+
+func addHeaders(dst, src http.Header) {
+	for k, v := range src {
+		dst[k] = v
+	}
+}
+
+// backoff is the retry policy's wait before retry attempt+1: exponential
+// with "equal jitter" (a random wait between half and all of
+// firstWait·multiplier^attempt), capped at maxWait; a Retry-After on 429 or
+// 503 is honoured but capped at maxWait too. Its signature is
+// go-retryablehttp's Backoff.
+func (c *Caller) backoff(firstWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return min(max(d, 0), maxWait)
+		}
+	}
+	d := maxWait
+	if f := float64(firstWait) * math.Pow(c.retry.Multiplier, float64(attempt)); f < float64(maxWait) {
+		d = time.Duration(f)
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 || secs > int64(24*time.Hour/time.Second) {
+			return 0, false
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return t.Sub(now), true
+	}
+	return 0, false
+}
