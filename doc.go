@@ -93,9 +93,13 @@
 //
 // # Beyond a bot's own login
 //
-// LoadConfig reads the BDK 2.x YAML file a bot already has. NewOBO acts on
-// behalf of users; NewExtensionApp backs an extension app. Simplified key
-// delivery is automatic; Common JWT is opt-in (RSAConfig.CommonJWT).
+// NewOBO acts on behalf of users. Simplified key delivery is automatic;
+// Common JWT is opt-in (RSAConfig.CommonJWT). Two other packages build on
+// this one: github.com/symauth/symauth/bdkconfig reads the BDK configuration
+// file a bot already has and makes its Session and http.Client, and
+// github.com/symauth/symauth/extapp is the backend of an extension app (the
+// circle of trust and user identity JWTs). A bot configured in Go code
+// imports only this package.
 //
 // # Errors
 //

@@ -719,9 +719,9 @@ func TestConfigErrors(t *testing.T) {
 			wantError(t, err, append([]string{"bdkconfig: " + path}, c.want...)...)
 			assertNoSecrets(t, []string{err.Error(), fmt.Sprintf("%+v %#v", err, err)}, append(configSecrets, keyContent[40:80])...)
 
-			// ParseConfig names the line and the key, but no file.
+			// Parse names the line and the key, but no file.
 			if strings.Contains(c.text, ".pem") || strings.Contains(c.text, ".p12") || strings.Contains(c.text, ".jks") || strings.Contains(c.text, ".bin") || strings.Contains(c.text, "adir") {
-				return // relative paths: ParseConfig reads them from the working directory
+				return // relative paths: Parse reads them from the working directory
 			}
 			_, err = bdkconfig.Parse([]byte(c.text))
 			if err == nil || strings.Contains(err.Error(), path) || !strings.HasPrefix(err.Error(), "bdkconfig: config") {
@@ -731,7 +731,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-func TestLoadConfigMissingFile(t *testing.T) {
+func TestLoadMissingFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nope.yaml")
 	_, err := bdkconfig.Load(path)
 	wantError(t, err, "bdkconfig: "+path+": cannot read the configuration")
@@ -816,7 +816,7 @@ datafeed:
 		t.Errorf("PodURL = %q", got)
 	}
 
-	// Relative paths of ParseConfig are relative to the working directory.
+	// Relative paths of Parse are relative to the working directory.
 	if _, err := bdkconfig.Parse([]byte("host: h\nbot:\n  username: b\n  privateKey:\n    path: " + filepath.Join(dir, "bot.pem") + "\n")); err != nil {
 		t.Errorf("absolute path: %v", err)
 	}

@@ -14,16 +14,16 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Fuzz target of Parse. Its seed corpus is in testdata/fuzz/FuzzParseConfig;
+// Fuzz target of Parse. Its seed corpus is in testdata/fuzz/FuzzParse;
 // the keys there are throw-away test-only keys. Run it with
 //
-//	go test -run '^$' -fuzz '^FuzzParseConfig$' -fuzztime 60s -fuzzminimizetime 5s ./bdkconfig
+//	go test -run '^$' -fuzz '^FuzzParse$' -fuzztime 60s -fuzzminimizetime 5s ./bdkconfig
 //
 // It asserts properties of the result, not only that nothing panics; each
 // call must also return within testkit.FuzzBudget (no hang). The seeds run in
 // every go test.
 
-// FuzzParseConfig parses arbitrary YAML (up to 16 KiB) as a configuration.
+// FuzzParse parses arbitrary YAML (up to 16 KiB) as a configuration.
 //
 // It returns within testkit.FuzzBudget. Neither its error nor, on success, the
 // Config printed with %v, %+v and %#v shows a value of a content: or
@@ -37,7 +37,7 @@ import (
 // directory (an absolute path, "..", "~", ${…} where a path: key exists) are
 // skipped: a device such as /dev/stdin would block, which is no bug of the
 // parser.
-func FuzzParseConfig(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, seed := range fuzzConfigSeeds(f) {
 		f.Add([]byte(seed))
 	}

@@ -27,7 +27,14 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binary = filepath.Join(dir, "symauth")
-	build := exec.Command("go", "build", "-o", binary, ".")
+	args := []string{"build", "-o", binary}
+	// SYMAUTH_CLI_COVERDIR (set by .ci/run) makes the binary record its
+	// coverage there, for the coverage of this package and of those it uses.
+	if coverDir := os.Getenv("SYMAUTH_CLI_COVERDIR"); coverDir != "" {
+		args = append(args, "-cover", "-coverpkg=github.com/symauth/symauth/...")
+		os.Setenv("GOCOVERDIR", coverDir)
+	}
+	build := exec.Command("go", append(args, ".")...)
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building the symauth command:", err)
