@@ -165,6 +165,8 @@ func TestNewRSAValidation(t *testing.T) {
 		{"no key", func(c *symauth.RSAConfig) { c.PrivateKey = nil }, "RSAConfig.PrivateKey is missing"},
 		{"EC key", func(c *symauth.RSAConfig) { c.PrivateKey = ecKey }, "RSAConfig.PrivateKey has a *ecdsa.PublicKey; Symphony needs an RSA key"},
 		{"small key", func(c *symauth.RSAConfig) { c.PrivateKey = smallKey }, "RSAConfig.PrivateKey is a 1024-bit RSA key"},
+		{"typed-nil key", func(c *symauth.RSAConfig) { c.PrivateKey = (*rsa.PrivateKey)(nil) }, "RSAConfig.PrivateKey: the *rsa.PrivateKey key is nil or unusable"},
+		{"zero key", func(c *symauth.RSAConfig) { c.PrivateKey = &rsa.PrivateKey{} }, "RSAConfig.PrivateKey is an empty RSA key"},
 		{"retry", func(c *symauth.RSAConfig) { c.Retry.MaxAttempts = -1 }, "RSAConfig.Retry.MaxAttempts"},
 		{"retry interval", func(c *symauth.RSAConfig) { c.Retry.InitialInterval = -1 }, "RSAConfig.Retry.InitialInterval"},
 		{"retry max", func(c *symauth.RSAConfig) { c.Retry.MaxInterval = -1 }, "RSAConfig.Retry.MaxInterval"},

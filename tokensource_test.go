@@ -141,6 +141,35 @@ func TestSessionRefreshesBeforeExpiry(t *testing.T) {
 	})
 }
 
+// refreshingSource is a user's TokenSource that happens to have a method
+// named like the renewal of this package's sources.
+type refreshingSource struct {
+	scriptedSource
+	refreshes int
+}
+
+func (r *refreshingSource) Refresh(context.Context, *symauth.Token) (*symauth.Token, error) {
+	r.refreshes++
+	return &symauth.Token{SessionToken: "from-refresh", Expiry: time.Now().Add(time.Hour)}, nil
+}
+
+// A user's source with a Refresh(ctx, *Token) method is renewed like any
+// other, by a new Token call: a method that happens to share a name is no
+// hidden contract.
+func TestSessionIgnoresUsersRefreshMethod(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		src := &refreshingSource{scriptedSource: scriptedSource{expiry: time.Minute}}
+		sess := symauth.NewSession(src)
+		first := mustToken(t, sess)
+		time.Sleep(56 * time.Second) // virtual time: 4 s before expiry
+		second := mustToken(t, sess)
+		if second == first || second.SessionToken != "session-2" || src.refreshes != 0 || src.callCount() != 2 {
+			t.Fatalf("renewed to %v with %d Refresh and %d Token calls; want a second Token call and no Refresh",
+				second.SessionToken, src.refreshes, src.callCount())
+		}
+	})
+}
+
 // Behaviour 6: after failures, logins wait 1 s, 2 s, 4 s … up to 30 s; calls in
 // the window fail at once with the last error; a success resets the delay.
 func TestSessionFailureBackoff(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -114,6 +115,29 @@ func TestExtensionAppFailures(t *testing.T) {
 		t.Fatalf("a failed fetch must not be cached: %v", err)
 	}
 
+	// The pod certificate is no login, and its failure does not say "login".
+	other := newApp(t, srv)
+	srv.InjectFault(symauthtest.PathPodCert, symauthtest.Fault{Status: http.StatusBadGateway, Times: 5})
+	_, err := other.PodCertificate(context.Background())
+	if want := "symauth: call to /pod/v1/podcert failed: HTTP 502 Bad Gateway"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("pod certificate behind a broken gateway: %v; want %q", err, want)
+	}
+	_, err = other.VerifyUserJWT(context.Background(), "a.b.c")
+	if err == nil || strings.Contains(err.Error(), "login") {
+		t.Fatalf("VerifyUserJWT without the pod certificate: %v; want an error that says no login failed", err)
+	}
+	srv.ClearFaults()
+	for _, tc := range []struct{ body, want string }{
+		{`{"certificate":"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"}`, "cannot be parsed"},
+		{`{"certificate":` + strconv.Quote(string(ecCertificatePEM(t))) + `}`, "key is not RSA"},
+		{`{}`, `response has no "certificate"`},
+	} {
+		srv.InjectFault(symauthtest.PathPodCert, symauthtest.Fault{Status: http.StatusOK, Body: tc.body, Times: 1})
+		if _, err := newApp(t, srv).PodCertificate(context.Background()); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("pod certificate %s: %v; want %q", tc.body, err, tc.want)
+		}
+	}
+
 	unknown, err := extapp.New(extapp.Config{PodURL: srv.URL, AppID: "unknown-app", PrivateKey: appKey(), HTTPClient: srv.Client()})
 	if err != nil {
 		t.Fatal(err)
@@ -133,4 +157,9 @@ func TestExtensionAppFailures(t *testing.T) {
 			t.Errorf("missing %s: err = %v", name, err)
 		}
 	}
+}
+
+// ecCertificatePEM is a self-signed certificate with a P-256 key, in PEM.
+func ecCertificatePEM(t *testing.T) []byte {
+	return testkit.PEM("CERTIFICATE", testkit.LocalhostCertificate(t).Certificate[0])
 }

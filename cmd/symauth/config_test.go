@@ -154,6 +154,20 @@ func TestConfigWrongPort(t *testing.T) {
 	}
 }
 
+// A configured proxy is checked first: one that nothing listens on fails the
+// host step, naming the proxy.
+func TestConfigProxyDown(t *testing.T) {
+	e := startEmulator(t)
+	host, port, _ := strings.Cut(closedAddr(t), ":")
+	config := writeTemp(t, "proxy.yaml", string(readFile(t, e.file("config.yaml")))+"proxy:\n  host: "+host+"\n  port: "+port+"\n")
+	r, steps := runCheckCmd(t, "--config", config)
+	if r.code != exitFail {
+		t.Errorf("exit %d; want %d", r.code, exitFail)
+	}
+	wantStep(t, r.stdout, steps, "FAIL", "host", "through proxy "+host+":"+port, "connection refused")
+	wantStep(t, r.stdout, steps, "skip", "pod login", "not run")
+}
+
 // The one login of a configuration is reported at the endpoint that failed:
 // the key manager of another deployment fails the key manager step only; an
 // unknown user fails the pod login, and the key manager step is not reached.
