@@ -24,4 +24,3 @@ func New() *http.Transport {
 		ExpectContinueTimeout: 1 * time.Second,
 	}
 }
-
