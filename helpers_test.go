@@ -28,7 +28,6 @@ var (
 	botKey               = testkit.RSAKey
 	get                  = testkit.Get
 	localhostCertificate = testkit.LocalhostCertificate
-	selfSignedFrom       = testkit.SelfSigned
 )
 
 // fastRetry keeps retried login calls quick in tests.

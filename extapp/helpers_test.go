@@ -17,10 +17,7 @@ func TestMain(m *testing.M) {
 
 const appID = "test-app"
 
-var (
-	appKey  = testkit.RSAKey
-	printed = testkit.Printed
-)
+var appKey = testkit.RSAKey
 
 // fastRetry keeps retried calls quick in tests.
 var fastRetry = symauth.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond}
