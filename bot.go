@@ -2,6 +2,7 @@ package symauth
 
 import (
 	"context"
+	"errors"
 
 	"github.com/symauth/symauth/internal/login"
 )
@@ -16,6 +17,7 @@ type botLogin struct {
 	keyManager login.Request // the key manager login call; URL "" when SkipKeyManager
 	skd        *keyDelivery  // nil when SkipKeyManager
 	commonJWT  *commonJWT    // nil unless Common JWT is enabled
+	origins    *origins      // where the tokens may go; nil: not known
 
 	// newBody returns the body maker of one login (RSA: one JWT shared by the
 	// first attempts, fresh ones for retries); nil for a certificate login.
@@ -27,6 +29,9 @@ type botLogin struct {
 // once SKD applied, later logins call the session first and the key manager
 // only if SKD no longer applies.
 func (b *botLogin) token(ctx context.Context) (*Token, error) {
+	if b.caller.Caller == nil {
+		return nil, errors.New("symauth: a zero RSA or Cert: make it with NewRSA or NewCert")
+	}
 	login.ReportOf(ctx).SetWorkflow(b.workflow)
 	session, keyManager := b.session, b.keyManager
 	if b.newBody != nil {

@@ -40,11 +40,15 @@ type CertConfig struct {
 	// (HTTPS_PROXY, NO_PROXY), as http.DefaultTransport does.
 	Proxy func(*http.Request) (*url.URL, error)
 
+	// PodURL is the pod the bot's API calls go to, e.g.
+	// "https://acme.symphony.com". With it, a Transport sends the tokens to
+	// the pod and agent origins only (see Transport); without it, to any
+	// https origin. Required with CommonJWT: the bearer token is renewed there.
+	PodURL string
+
 	// CommonJWT makes requests carry "Authorization: Bearer …" instead of
-	// the sessionToken header (opt-in; the pod must support it). PodURL is
-	// then required: the bearer token is renewed there.
+	// the sessionToken header (opt-in; the pod must support it).
 	CommonJWT bool
-	PodURL    string // e.g. "https://acme.symphony.com"; only used with CommonJWT
 
 	// Logger: as RSAConfig.Logger.
 	Logger *slog.Logger
@@ -102,6 +106,9 @@ func NewCert(cfg CertConfig) (*Cert, error) {
 	if cfg.CommonJWT {
 		c.bot.commonJWT = newCommonJWT(pod)
 	}
+	if pod != "" {
+		c.bot.origins = newOrigins(pod, agent)
+	}
 	return c, nil
 }
 
@@ -110,10 +117,12 @@ func NewCert(cfg CertConfig) (*Cert, error) {
 // manager, at the same time, over mutual TLS. A failure is an *AuthError.
 func (c *Cert) Token(ctx context.Context) (*Token, error) { return c.bot.token(ctx) }
 
-// renew renews a token near its expiry (see renewer).
+// renew renews a token near its expiry (see renewal).
 func (c *Cert) renew(ctx context.Context, old *Token) (*Token, error) {
 	return c.bot.refresh(ctx, old)
 }
+
+func (c *Cert) symphonyOrigins() *origins { return c.bot.origins }
 
 func (c *Cert) sourceLogger() *slog.Logger { return c.bot.caller.Logger() }
 

@@ -31,9 +31,12 @@ func commonJWTPod(t testing.TB) (*symauthtest.Server, *testkit.Clock) {
 }
 
 // commonJWTClient is an RSA bot client with Common JWT, its Session on clock.
-func commonJWTClient(t testing.TB, srv *symauthtest.Server, clock *testkit.Clock, base http.RoundTripper) (*http.Client, *symauth.Session) {
+func commonJWTClient(t testing.TB, srv *symauthtest.Server, clock *testkit.Clock, base http.RoundTripper, agent ...*recordingServer) (*http.Client, *symauth.Session) {
 	t.Helper()
 	cfg := rsaConfig(srv)
+	for _, a := range agent {
+		cfg = withAgent(cfg, a)
+	}
 	cfg.CommonJWT = true
 	sess := symauth.NewSession(newRSA(t, cfg))
 	symauth.SetSessionClock(sess, clock.Now)
@@ -45,7 +48,7 @@ func commonJWTClient(t testing.TB, srv *symauthtest.Server, clock *testkit.Clock
 func TestCommonJWTHeaders(t *testing.T) {
 	srv, clock := commonJWTPod(t)
 	api := newRecordingServer(t, nil)
-	client, sess := commonJWTClient(t, srv, clock, trustingTransport(t, srv, api))
+	client, sess := commonJWTClient(t, srv, clock, trustingTransport(t, srv, api), api)
 	tok, err := sess.Token(context.Background())
 	if err != nil {
 		t.Fatal(err)

@@ -185,18 +185,30 @@ func TestFaultMatrixAPI401(t *testing.T) {
 			t.Fatalf("logins %d; want 2", pod)
 		}
 	})
-	t.Run("for ever: returned after one replay", func(t *testing.T) {
+	t.Run("for ever: returned after one replay, then without a login", func(t *testing.T) {
 		t.Cleanup(func() { goleak.VerifyNone(t) })
 		srv := newPod(t)
 		client, _ := newBotClient(t, srv)
 		srv.InjectFault(symauthtest.PathSessionInfo, symauthtest.Fault{Status: 401})
-		for range 3 {
+		for range 20 {
 			if status, _ := get(t, client, srv.URL+symauthtest.PathSessionInfo); status != 401 {
 				t.Fatalf("status %d", status)
 			}
 		}
-		if api, pod := srv.Calls(symauthtest.PathSessionInfo), srv.Calls(symauthtest.PathLogin); api != 6 || pod != 4 {
-			t.Fatalf("API calls %d, logins %d; want 6 (two per request) and 4 (first + one per request)", api, pod)
+		if api, pod := srv.Calls(symauthtest.PathSessionInfo), srv.Calls(symauthtest.PathLogin); api != 21 || pod != 2 {
+			t.Fatalf("API calls %d, logins %d; want 21 (the first request and its replay, then one each) and 2 (first + one)", api, pod)
+		}
+		// The session did not end: every other endpoint works without a login.
+		if status, _ := get(t, client, srv.URL+symauthtest.PathDatafeeds); status != 200 {
+			t.Fatalf("another endpoint: %d", status)
+		}
+		// A real session end right after is healed by one login there.
+		srv.RevokeSessions()
+		if status, _ := get(t, client, srv.URL+symauthtest.PathDatafeeds); status != 200 {
+			t.Fatalf("another endpoint after a session end: %d", status)
+		}
+		if pod := srv.Calls(symauthtest.PathLogin); pod != 3 {
+			t.Fatalf("logins %d; want 3 (one for the session end)", pod)
 		}
 	})
 	t.Run("non-rewindable body: 401 returned", func(t *testing.T) {

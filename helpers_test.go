@@ -1,6 +1,7 @@
 package symauth_test
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
 	"net"
@@ -54,6 +55,13 @@ func rsaConfig(srv *symauthtest.Server) symauth.RSAConfig {
 		HTTPClient: srv.Client(),
 		Retry:      fastRetry,
 	}
+}
+
+// withAgent is cfg with api as the agent: a Symphony origin, whose
+// requests get the tokens.
+func withAgent(cfg symauth.RSAConfig, api *recordingServer) symauth.RSAConfig {
+	cfg.AgentURL = api.URL
+	return cfg
 }
 
 func newRSA(t testing.TB, cfg symauth.RSAConfig) *symauth.RSA {
@@ -166,3 +174,9 @@ func (c *closeRecorder) wasClosed() bool {
 	defer c.mu.Unlock()
 	return c.closed
 }
+
+// usersSource hides the Symphony origins of the source it wraps, as a user's
+// own TokenSource (a decorator) does.
+type usersSource struct{ src symauth.TokenSource }
+
+func (u usersSource) Token(ctx context.Context) (*symauth.Token, error) { return u.src.Token(ctx) }

@@ -32,7 +32,14 @@ const (
 // users who installed it. Give PodURL, AppID and PrivateKey for the RSA
 // variant, or SessionAuthURL and Certificate for the certificate variant.
 type OBOConfig struct {
-	PodURL     string        // RSA variant, e.g. "https://acme.symphony.com"
+	// PodURL is the pod, e.g. "https://acme.symphony.com": where the RSA
+	// variant logs in, and where the users' API calls go. The certificate
+	// variant logs in at SessionAuthURL; with PodURL too, its users' tokens
+	// go only to the pod and agent origins, as the RSA variant's do (see
+	// Transport); without it, to any https origin.
+	PodURL   string
+	AgentURL string // the agent of the users' Agent API calls; "" means PodURL
+
 	AppID      string        // the app's id: the JWT's sub; for the certificate variant, its CN (optional there)
 	PrivateKey crypto.Signer // RSA variant: the app's RSA key
 	HTTPClient *http.Client  // RSA variant: sends the login calls; nil: a default shared by all sources
@@ -56,9 +63,10 @@ type OBO struct {
 	workflow string   // "obo" or "obo-certificate", for LoginEvent
 	app      *Session // the app session
 	caller   loginCaller
-	base     string // where the user step is: the pod, or session auth
-	idPath   string // the user step's path format, by user id
-	namePath string // the user step's path format, by username
+	base     string   // where the user step is: the pod, or session auth
+	idPath   string   // the user step's path format, by user id
+	namePath string   // the user step's path format, by username
+	origins  *origins // where the users' tokens may go; nil: not known
 }
 
 // NewOBO validates cfg and returns the OBO app. It does not touch the network.
@@ -80,6 +88,10 @@ func NewOBO(cfg OBOConfig) (*OBO, error) {
 func newRSAOBO(cfg OBOConfig) (*OBO, error) {
 	v := validate.Fields{Prefix: "symauth: OBOConfig."}
 	pod := v.BaseURL("PodURL", cfg.PodURL)
+	var agent string
+	if cfg.AgentURL != "" {
+		agent = v.BaseURL("AgentURL", cfg.AgentURL)
+	}
 	v.Username("AppID", cfg.AppID)
 	v.RSASigner("PrivateKey", cfg.PrivateKey)
 	v.Retry("Retry", login.Retry(cfg.Retry))
@@ -94,6 +106,7 @@ func newRSAOBO(cfg OBOConfig) (*OBO, error) {
 		idPath:   oboUserIDPath,
 		namePath: oboUsernamePath,
 	}
+	o.origins = newOrigins(pod, agent)
 	jwt := &login.JWT{Subject: cfg.AppID, Signer: cfg.PrivateKey, Now: time.Now}
 	o.app = NewSession(&oboApp{obo: o, call: login.Request{URL: pod + oboAppLoginPath, Endpoint: oboAppLoginPath}, newBody: jwt.NewBody})
 	return o, nil
@@ -102,6 +115,13 @@ func newRSAOBO(cfg OBOConfig) (*OBO, error) {
 func newCertOBO(cfg OBOConfig) (*OBO, error) {
 	v := validate.Fields{Prefix: "symauth: OBOConfig."}
 	sa := v.TLSBaseURL("SessionAuthURL", cfg.SessionAuthURL)
+	var pod, agent string
+	if cfg.PodURL != "" {
+		pod = v.BaseURL("PodURL", cfg.PodURL)
+	}
+	if cfg.AgentURL != "" {
+		agent = v.BaseURL("AgentURL", cfg.AgentURL)
+	}
 	v.Retry("Retry", login.Retry(cfg.Retry))
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -122,6 +142,9 @@ func newCertOBO(cfg OBOConfig) (*OBO, error) {
 		idPath:   oboCertUserIDPath,
 		namePath: oboCertUsernamePath,
 	}
+	if pod != "" {
+		o.origins = newOrigins(pod, agent)
+	}
 	o.app = NewSession(&oboApp{obo: o, call: login.Request{URL: sa + oboCertAppLoginPath, Endpoint: oboCertAppLoginPath}})
 	return o, nil
 }
@@ -131,6 +154,9 @@ func newCertOBO(cfg OBOConfig) (*OBO, error) {
 // cache it). An OBO session has no key manager token. An id that is not
 // positive is an error now, not at the first login.
 func (o *OBO) UserID(id int64) (TokenSource, error) {
+	if o.app == nil {
+		return nil, errZeroOBO
+	}
 	if id <= 0 {
 		return nil, fmt.Errorf("symauth: OBO user id %d: user ids are positive", id)
 	}
@@ -140,11 +166,16 @@ func (o *OBO) UserID(id int64) (TokenSource, error) {
 // Username returns the TokenSource of the user with this username; see
 // UserID. An empty username, or one with surrounding white space, is an error.
 func (o *OBO) Username(name string) (TokenSource, error) {
+	if o.app == nil {
+		return nil, errZeroOBO
+	}
 	if err := validate.Username("symauth: OBO username", name); err != nil {
 		return nil, err
 	}
 	return o.user(fmt.Sprintf(o.namePath, url.PathEscape(name))), nil
 }
+
+var errZeroOBO = errors.New("symauth: a zero OBO: make it with NewOBO")
 
 func (o *OBO) user(path string) TokenSource {
 	return &oboUser{obo: o, url: o.base + path, endpoint: path}
@@ -195,6 +226,8 @@ type oboUser struct {
 // Token obtains a user session. If the pod refuses the app session (401), the
 // app session is obtained again — once, shared with every other user — and
 // the user step retried once.
+func (u *oboUser) symphonyOrigins() *origins { return u.obo.origins }
+
 func (u *oboUser) sourceLogger() *slog.Logger { return u.obo.caller.Logger() }
 
 func (u *oboUser) Token(ctx context.Context) (*Token, error) {

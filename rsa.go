@@ -32,7 +32,7 @@ const (
 type RSAConfig struct {
 	PodURL         string        // e.g. "https://acme.symphony.com"
 	KeyManagerURL  string        // "" means PodURL
-	AgentURL       string        // optional: enables the SKD check
+	AgentURL       string        // the agent; "" means PodURL for the tokens (the cloud layout), and no agent for the SKD check
 	Username       string        // the bot's username: the JWT's sub
 	PrivateKey     crypto.Signer // *rsa.PrivateKey, or any signer with an RSA public key (HSM, KMS)
 	SkipKeyManager bool          // never log in to the key manager
@@ -91,6 +91,7 @@ func NewRSA(cfg RSAConfig) (*RSA, error) {
 	if cfg.CommonJWT {
 		r.bot.commonJWT = newCommonJWT(pod)
 	}
+	r.bot.origins = newOrigins(pod, agent)
 	return r, nil
 }
 
@@ -99,10 +100,12 @@ func NewRSA(cfg RSAConfig) (*RSA, error) {
 // the same time. A retried call signs a fresh JWT. A failure is an *AuthError.
 func (r *RSA) Token(ctx context.Context) (*Token, error) { return r.bot.token(ctx) }
 
-// renew renews a token near its expiry (see renewer).
+// renew renews a token near its expiry (see renewal).
 func (r *RSA) renew(ctx context.Context, old *Token) (*Token, error) {
 	return r.bot.refresh(ctx, old)
 }
+
+func (r *RSA) symphonyOrigins() *origins { return r.bot.origins }
 
 func (r *RSA) sourceLogger() *slog.Logger { return r.bot.caller.Logger() }
 

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/symauth/symauth/internal/validate"
 )
@@ -23,30 +25,53 @@ const headerAuthorization = "Authorization"
 // given back and the request replayed.
 const maxDrainBytes = 64 << 10
 
+// maxDrainTime bounds how long reading a 401 body may take; then the body is
+// closed, which closes the connection, rather than waited for.
+var maxDrainTime = time.Second
+
 // Transport is an http.RoundTripper that authenticates requests to Symphony's
 // Pod and Agent APIs. It is safe for concurrent use.
 //
-// For each request it reads a token from Source (a cached one, without a lock,
-// when Source is a *Session), sends a copy of the request with the sessionToken
-// header — and keyManagerToken on Agent API paths — through Base, and returns
-// the answer. After a 401 it invalidates the token it sent, gets a new one
-// (concurrent 401s share one login) and replays the request once, if its body
-// can be replayed. The caller's *http.Request is never modified.
+// For each request it reads a token from its Session (a cached one, without a
+// lock), sends a copy of the request with the sessionToken header — and
+// keyManagerToken on Agent API paths — through Base, and returns the answer.
+// After a 401 it invalidates the token it sent, gets a new one (concurrent
+// 401s share one login) and replays the request once, if its body can be
+// replayed. The caller's *http.Request is never modified.
 //
-// Tokens are only attached to https requests, or plain http to a loopback
-// host, and never to a redirect hop whose host differs from the original
-// request's host; on such requests any sessionToken or keyManagerToken header
-// is removed and nothing else happens.
+// Where tokens go: with a source of this package (RSA, Cert, an OBO user, or
+// a Session over one), only to the Symphony origins it was configured with
+// (scheme, host and port): sessionToken to the pod and the agent,
+// keyManagerToken to the agent only. A request to any other origin is sent
+// without token headers (any the caller set are removed), and the first one to
+// each origin is logged as a warning. With any source, tokens go only over
+// https or plain http straight to a loopback host (not through a proxy), and
+// on a redirect only while every hop has the first request's origin.
 //
-// A Transport must not be copied after its first use.
+// An endpoint that rejects a token just obtained (a proxy, a firewall, a
+// missing entitlement) is remembered for a minute: its later 401s with that
+// token are returned as they are, without a login.
+//
+// A Transport must not be copied after its first use, and its Source must not
+// change after it: the first request wraps a Source that is not a *Session in
+// one, which then caches for the Transport.
 type Transport struct {
-	// Source yields the tokens. It should be a *Session (NewTransport makes
-	// one): any other source is asked for a token on every request.
+	// Source yields the tokens. A *Session is used as it is; any other
+	// source is wrapped in one at the first request.
 	Source TokenSource
 	// Base sends the requests; nil means http.DefaultTransport.
 	Base http.RoundTripper
 
-	headers atomic.Pointer[tokenHeaders] // header values of the last token used
+	state   atomic.Pointer[transportState] // made at the first request
+	headers atomic.Pointer[tokenHeaders]   // header values of the last token used
+}
+
+// transportState is what a Transport keeps from its first request on.
+type transportState struct {
+	session *Session        // Source, or the Session wrapping it
+	origins *origins        // where tokens may go; nil: the source declares none
+	foreign foreignOrigins  // the other origins requests went to, for warnings
+	refused refusingTargets // endpoints that rejected a fresh token
 }
 
 // tokenHeaders are the headers of one token, made once per token rather than
@@ -81,11 +106,39 @@ func (t *Transport) headersFor(tok *Token) *tokenHeaders {
 // caches the tokens of src: src is wrapped in a Session unless it is one. It
 // does not touch the network.
 func NewTransport(src TokenSource, base http.RoundTripper) *Transport {
-	if _, ok := src.(*Session); !ok {
+	if _, ok := src.(*Session); !ok && src != nil {
 		src = NewSession(src)
 	}
 	return &Transport{Source: src, Base: base}
 }
+
+// stateOf returns the state made at the first request.
+func (t *Transport) stateOf() (*transportState, error) {
+	if st := t.state.Load(); st != nil {
+		return st, nil
+	}
+	if t.Source == nil {
+		return nil, errors.New("symauth: Transport.Source is nil")
+	}
+	sess, ok := t.Source.(*Session)
+	if !ok {
+		sess = NewSession(t.Source)
+	}
+	st := &transportState{session: sess, origins: sess.symphonyOrigins()}
+	if !t.state.CompareAndSwap(nil, st) {
+		st = t.state.Load()
+	}
+	return st, nil
+}
+
+// grant says which tokens a request may carry.
+type grant uint8
+
+const (
+	grantNone      grant = iota
+	grantSession         // sessionToken (or Authorization) only
+	grantAllTokens       // keyManagerToken too, on Agent API paths
+)
 
 // RoundTrip implements http.RoundTripper. A failed login is returned as an
 // error wrapping *AuthError; a server's answer is always returned as a
@@ -99,40 +152,41 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}()
 	}
-	switch {
-	case req.URL == nil:
+	if req.URL == nil {
 		return nil, errors.New("symauth: request has no URL")
-	case t.Source == nil:
-		return nil, errors.New("symauth: Transport.Source is nil")
 	}
-	if !mayCarryTokens(req) {
+	st, err := t.stateOf()
+	if err != nil {
+		return nil, err
+	}
+	g := t.grant(st, req)
+	if g == grantNone {
 		bodyClosed = true
 		return t.base().RoundTrip(withoutTokens(req))
 	}
 
-	tok, err := t.Source.Token(req.Context())
+	tok, err := st.session.token(req.Context())
 	if err != nil {
 		return nil, err
 	}
 	bodyClosed = true
-	resp, err := t.send(req, req.Body, tok)
+	resp, err := t.send(req, req.Body, tok, g)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
 
-	// 401: the token is rejected. Replay once, if the body can be replayed.
-	sess, _ := t.Source.(*Session) // any other source has nothing to invalidate
-	if sess != nil {
-		sess.Invalidate(tok)
+	// 401: the token is rejected, unless this endpoint rejects every token.
+	target := targetOf(req)
+	if st.refused.refuses(target, tok, st.session.clock()) {
+		return resp, nil
 	}
+	st.session.Invalidate(tok)
 	if !replayable(req) {
 		return resp, nil
 	}
 	drainAndClose(resp.Body)
-	if sess != nil {
-		sess.logReplay(req)
-	}
-	if tok, err = t.Source.Token(req.Context()); err != nil {
+	st.session.logReplay(req)
+	if tok, err = st.session.token(req.Context()); err != nil {
 		return nil, err
 	}
 	body := req.Body
@@ -141,20 +195,54 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
-	return t.send(req, body, tok)
+	resp, err = t.send(req, body, tok, g)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+		st.refused.add(target, tok, st.session.clock()) // a fresh token, rejected too
+	}
+	return resp, err
 }
 
-// send sends a copy of req with body and tok's headers through Base. The
-// response's Request is set to req, so that the copy holding the tokens does
-// not travel further.
-func (t *Transport) send(req *http.Request, body io.ReadCloser, tok *Token) (*http.Response, error) {
+// grant says which tokens req may carry: none over plain http unless it goes
+// straight to a loopback host, none on a redirect hop once the chain left the
+// first request's origin, and, for a source that declares its origins, none
+// to another origin (logged) and the key manager token to the agent's only.
+func (t *Transport) grant(st *transportState, req *http.Request) grant {
+	u := req.URL
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !validate.IsLoopbackHost(u.Hostname()) || proxied(t.base(), req) {
+			return grantNone
+		}
+	default:
+		return grantNone
+	}
+	if req.Response != nil && !sameOriginChain(req) {
+		return grantNone
+	}
+	switch o := st.origins; {
+	case o == nil:
+		return grantAllTokens
+	case !o.session.has(u.Scheme, u.Host):
+		st.foreign.warn(st.session.logger, req.Context(), u, o.names)
+		return grantNone
+	case o.agent.has(u.Scheme, u.Host):
+		return grantAllTokens
+	}
+	return grantSession
+}
+
+// send sends a copy of req with body and the headers of tok that g allows
+// through Base. The response's Request is set to req, so that the copy
+// holding the tokens does not travel further.
+func (t *Transport) send(req *http.Request, body io.ReadCloser, tok *Token, g grant) (*http.Response, error) {
 	out := new(http.Request)
 	*out = *req
 	out.Body = body
 	out.Header = cloneHeaderWithout(req.Header, 2, tok.CommonJWT)
 	h := t.headersFor(tok)
 	out.Header[h.sessionName] = h.sessionValue
-	if h.keyManagerToken != nil && isAgentPath(req.URL.Path) {
+	if g == grantAllTokens && h.keyManagerToken != nil && isAgentPath(req.URL.Path) {
 		out.Header[canonicalKeyManagerToken] = h.keyManagerToken
 	}
 	resp, err := t.base().RoundTrip(out)
@@ -179,27 +267,26 @@ func (t *Transport) base() http.RoundTripper {
 	return http.DefaultTransport
 }
 
-// mayCarryTokens reports whether tokens may be attached to req: its scheme is
-// https, or http to a loopback host, and it is not a redirect hop to a host
-// other than the original request's.
-func mayCarryTokens(req *http.Request) bool {
-	switch req.URL.Scheme {
-	case "https":
-	case "http":
-		if !validate.IsLoopbackHost(req.URL.Hostname()) {
-			return false
-		}
-	default:
+// proxied reports whether base sends req through a proxy, as far as it can
+// tell: an *http.Transport whose Proxy names one (or fails) does.
+func proxied(base http.RoundTripper, req *http.Request) bool {
+	ht, ok := base.(*http.Transport)
+	if !ok || ht.Proxy == nil {
 		return false
 	}
-	if req.Response == nil {
-		return true
+	proxy, err := ht.Proxy(req)
+	return err != nil || proxy != nil
+}
+
+// sameOriginChain reports whether every earlier hop of req's redirect chain
+// has req's origin: once a hop left it, tokens stay off for the whole chain.
+func sameOriginChain(req *http.Request) bool {
+	for r := req; r.Response != nil && r.Response.Request != nil; r = r.Response.Request {
+		if !sameOrigin(r.Response.Request.URL, req.URL) {
+			return false
+		}
 	}
-	first := req
-	for first.Response != nil && first.Response.Request != nil {
-		first = first.Response.Request
-	}
-	return strings.EqualFold(first.URL.Hostname(), req.URL.Hostname())
+	return true
 }
 
 // withoutTokens returns req, or a copy of it without any token header when it
@@ -254,8 +341,46 @@ func replayable(req *http.Request) bool {
 }
 
 // drainAndClose reads a little of body, so that the connection can be reused,
-// and closes it.
+// and closes it; a body that takes longer than maxDrainTime is closed then,
+// which ends the read and the connection.
 func drainAndClose(body io.ReadCloser) {
+	stop := time.AfterFunc(maxDrainTime, func() { _ = body.Close() })
 	_, _ = io.CopyN(io.Discard, body, maxDrainBytes)
+	stop.Stop()
 	_ = body.Close()
+}
+
+// refusingTargets remembers, for the token in use, the endpoints that
+// rejected it although it was just obtained: their later 401s with that
+// token cost no login. Each memory lasts refusalMemory, so that a session
+// that really ended twice in a row is healed at the next request after it.
+type refusingTargets struct {
+	mu    sync.Mutex
+	tok   *Token               // the token the memories are about
+	until map[string]time.Time // target → end of the memory
+}
+
+const (
+	refusalMemory     = time.Minute
+	maxRefusedTargets = 256
+)
+
+// targetOf names the endpoint of req: scheme, host and path.
+func targetOf(req *http.Request) string {
+	return req.URL.Scheme + "://" + strings.ToLower(req.URL.Host) + req.URL.Path
+}
+
+func (r *refusingTargets) refuses(target string, tok *Token, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tok == tok && now.Before(r.until[target])
+}
+
+func (r *refusingTargets) add(target string, tok *Token, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tok != tok || len(r.until) >= maxRefusedTargets {
+		r.tok, r.until = tok, map[string]time.Time{}
+	}
+	r.until[target] = now.Add(refusalMemory)
 }

@@ -17,6 +17,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/symauth/symauth"
 	"github.com/symauth/symauth/internal/login"
+	"github.com/symauth/symauth/internal/redact"
 	"github.com/symauth/symauth/internal/validate"
 )
 
@@ -79,21 +81,59 @@ type Tokens struct {
 	ExpireAt      time.Time
 }
 
-// String describes the tokens without their values.
-func (t Tokens) String() string {
-	expireAt := "none"
+func (t Tokens) shown() redact.Struct {
+	expireAt := redact.Mark("none")
 	if !t.ExpireAt.IsZero() {
-		expireAt = t.ExpireAt.UTC().Format(time.RFC3339)
+		expireAt = redact.Mark(t.ExpireAt.UTC().Format(time.RFC3339))
 	}
-	return fmt.Sprintf("extapp.Tokens{AppID:%q AppToken:%s SymphonyToken:%s ExpireAt:%s}",
-		t.AppID, login.RedactedOrNone(t.AppToken), login.RedactedOrNone(t.SymphonyToken), expireAt)
+	return redact.Struct{Type: "extapp.Tokens", Fields: []redact.Field{
+		{Name: "AppID", Value: t.AppID},
+		{Name: "AppToken", Value: redact.Secret(t.AppToken != "")},
+		{Name: "SymphonyToken", Value: redact.Secret(t.SymphonyToken != "")},
+		{Name: "ExpireAt", Value: expireAt},
+	}}
 }
 
+// String describes the tokens without their values.
+func (t Tokens) String() string { return t.shown().String() }
+
 // GoString is String, for %#v.
-func (t Tokens) GoString() string { return t.String() }
+func (t Tokens) GoString() string { return t.shown().String() }
 
 // Format implements fmt.Formatter: no verb shows a token.
-func (t Tokens) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(t.String())) }
+func (t Tokens) Format(f fmt.State, verb rune) { t.shown().Format(f, verb) }
+
+// LogValue implements slog.LogValuer: no token.
+func (t Tokens) LogValue() slog.Value { return t.shown().LogValue() }
+
+// MarshalJSON writes the redacted form; code that needs the tokens (to send
+// them to the front end) reads the fields.
+func (t Tokens) MarshalJSON() ([]byte, error) { return t.shown().MarshalJSON() }
+
+func (c Config) shown() redact.Struct {
+	return redact.Struct{Type: "extapp.Config", Fields: []redact.Field{
+		{Name: "PodURL", Value: c.PodURL},
+		{Name: "AppID", Value: c.AppID},
+		{Name: "PrivateKey", Value: redact.Secret(c.PrivateKey != nil)},
+		{Name: "HTTPClient", Value: redact.Set(c.HTTPClient != nil)},
+		{Name: "Retry", Value: c.Retry},
+	}}
+}
+
+// String shows c without its key.
+func (c Config) String() string { return c.shown().String() }
+
+// GoString is String, for %#v.
+func (c Config) GoString() string { return c.shown().String() }
+
+// Format implements fmt.Formatter: no verb shows the key.
+func (c Config) Format(f fmt.State, verb rune) { c.shown().Format(f, verb) }
+
+// LogValue implements slog.LogValuer: the fields, without the key.
+func (c Config) LogValue() slog.Value { return c.shown().LogValue() }
+
+// MarshalJSON writes the fields, without the key.
+func (c Config) MarshalJSON() ([]byte, error) { return c.shown().MarshalJSON() }
 
 // User is the user a verified identity JWT names.
 type User struct {
@@ -162,9 +202,22 @@ func New(cfg Config) (*App, error) {
 	}, nil
 }
 
+var errZeroApp = errors.New("extapp: a zero App: make it with New")
+
+// clock is the App's clock; time.Now for a zero App.
+func (a *App) clock() time.Time {
+	if a.now == nil {
+		return time.Now()
+	}
+	return a.now()
+}
+
 // call sends lr and decodes its answer into out; a failure is a
 // *symauth.AuthError.
 func (a *App) call(ctx context.Context, lr login.Request, out login.Answer) error {
+	if a.caller == nil {
+		return errZeroApp
+	}
 	if f := a.caller.Call(ctx, lr, out); f != nil {
 		return (*symauth.AuthError)(f)
 	}
@@ -226,7 +279,7 @@ func (a *App) ValidateTokens(appToken, symphonyToken string) bool {
 
 // prune forgets expired pairs. a.mu is held.
 func (a *App) prune() {
-	now := a.now()
+	now := a.clock()
 	for k, p := range a.pairs {
 		if !p.expireAt.IsZero() && !now.Before(p.expireAt) {
 			delete(a.pairs, k)
@@ -287,7 +340,7 @@ func (a *App) VerifyUserJWT(ctx context.Context, token string) (*User, error) {
 		jwt.WithValidMethods([]string{"RS512"}),
 		jwt.WithAudience(a.appID),
 		jwt.WithExpirationRequired(),
-		jwt.WithTimeFunc(a.now),
+		jwt.WithTimeFunc(a.clock),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("extapp: user identity JWT refused: %w", jwtReason(err))

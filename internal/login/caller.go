@@ -23,8 +23,8 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
-// MaxResponseBytes caps how much of a login response is read.
-const MaxResponseBytes = 1 << 20
+// maxResponseBytes caps how much of a login response is read.
+const maxResponseBytes = 1 << 20
 
 // Caller sends login calls: retries, redirects refused, bounded reads,
 // failures turned into a *Failure. It is safe for concurrent use.
@@ -40,7 +40,7 @@ type Caller struct {
 func NewCaller(client *http.Client, retry Retry, logger *slog.Logger) *Caller {
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Caller{client: &c, retry: retry.WithDefaults(), logger: logger}
+	return &Caller{client: &c, retry: retry.withDefaults(), logger: logger}
 }
 
 // Logger is the logger given to NewCaller; nil when none.
@@ -105,12 +105,12 @@ func (c *Caller) Call(ctx context.Context, lr Request, out Answer) *Failure {
 		return &Failure{Endpoint: lr.Endpoint, Err: err}
 	}
 	defer resp.Body.Close()
-	data, readErr := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	return Decode(lr.Endpoint, resp.StatusCode, data, readErr, out)
 }
 
 // Decode turns what an endpoint answered — its status and up to
-// MaxResponseBytes+1 bytes of body — into out, or a *Failure that carries the
+// maxResponseBytes+1 bytes of body — into out, or a *Failure that carries the
 // status and the server's sanitized message, never the body.
 func Decode(endpoint string, status int, data []byte, readErr error, out Answer) *Failure {
 	fail := func(msg string, err error) *Failure {
@@ -121,7 +121,7 @@ func Decode(endpoint string, status int, data []byte, readErr error, out Answer)
 		return fail(statusMessage(status, data), nil)
 	case readErr != nil:
 		return fail("reading the response", readErr)
-	case len(data) > MaxResponseBytes:
+	case len(data) > maxResponseBytes:
 		return fail("response larger than 1 MiB", nil)
 	}
 	if err := json.Unmarshal(data, out); err != nil {
@@ -149,7 +149,7 @@ func (c *Caller) newRequest(ctx context.Context, lr Request) (*retryablehttp.Req
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
 	report := ReportOf(ctx)
-	rc.RequestLogHook = func(retryablehttp.Logger, *http.Request, int) { report.Attempt(lr.Endpoint) }
+	rc.RequestLogHook = func(retryablehttp.Logger, *http.Request, int) { report.attempt(lr.Endpoint) }
 	method := lr.Method
 	if method == "" {
 		method = http.MethodPost

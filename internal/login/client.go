@@ -1,23 +1,18 @@
 package login
 
-import (
-	"net/http"
-	"sync"
+import "net/http"
 
-	"github.com/symauth/symauth/internal/transport"
-)
+// defaultClient sends the login calls of every source made without an
+// HTTPClient: through http.DefaultTransport, looked up at each call, so that
+// they share one connection pool (ten thousand sources cost one, not ten
+// thousand) and whatever a program put there (a corporate CA, a proxy, an
+// instrumented RoundTripper) applies to them too.
+var defaultClient = &http.Client{}
 
-// DefaultClient is the client of the login calls of every source made without
-// an HTTPClient: one, shared, so that ten thousand sources cost one
-// connection pool, not ten thousand. It is made on first use.
-var DefaultClient = sync.OnceValue(func() *http.Client {
-	return &http.Client{Transport: transport.New()}
-})
-
-// ClientOrDefault is client, or DefaultClient when client is nil.
+// ClientOrDefault is client, or the shared default when client is nil.
 func ClientOrDefault(client *http.Client) *http.Client {
 	if client != nil {
 		return client
 	}
-	return DefaultClient()
+	return defaultClient
 }

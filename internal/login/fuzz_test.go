@@ -92,8 +92,8 @@ func fuzzCheckLoginAnswer(t *testing.T, status int, body []byte) {
 		t.Fatalf("Failure endpoint %q status %d err %v; want %q %d nil", f.Endpoint, f.StatusCode, f.Err, endpoint, status)
 	}
 	msg := f.Message
-	if n := utf8.RuneCountInString(msg); n > MaxServerMessageRunes+1 { // +1: the "…" that marks a cut
-		t.Fatalf("message of %d runes, more than %d", n, MaxServerMessageRunes+1)
+	if n := utf8.RuneCountInString(msg); n > maxServerMessageRunes+1 { // +1: the "…" that marks a cut
+		t.Fatalf("message of %d runes, more than %d", n, maxServerMessageRunes+1)
 	}
 	for _, r := range msg {
 		if !unicode.IsPrint(r) {
@@ -137,7 +137,7 @@ func fuzzCheckRetryAfter(t *testing.T, v string) {
 	}
 	backoff := NewCaller(&http.Client{}, Retry{}, nil).backoff
 	resp := &http.Response{StatusCode: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {v}}}
-	if w := backoff(time.Millisecond, DefaultMaxInterval, 0, resp); w < 0 || w > DefaultMaxInterval {
-		t.Fatalf("the wait for Retry-After %q is %v, outside [0, %v]", v, w, DefaultMaxInterval)
+	if w := backoff(time.Millisecond, defaultMaxInterval, 0, resp); w < 0 || w > defaultMaxInterval {
+		t.Fatalf("the wait for Retry-After %q is %v, outside [0, %v]", v, w, defaultMaxInterval)
 	}
 }

@@ -11,12 +11,12 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// JWTLifetime is how far ahead a login JWT's exp is set: the pod refuses more
+// jwtLifetime is how far ahead a login JWT's exp is set: the pod refuses more
 // than 5 minutes, and both official SDKs use 240 s to stay clear of clock skew.
-const JWTLifetime = 240 * time.Second
+const jwtLifetime = 240 * time.Second
 
 // JWT signs the JWTs that RSA logins send: sub = Subject (a bot's username or
-// an app's id), exp = now + JWTLifetime, RS512. It is safe for concurrent
+// an app's id), exp = now + jwtLifetime, RS512. It is safe for concurrent
 // use once made.
 type JWT struct {
 	Subject string
@@ -54,7 +54,7 @@ func (j *JWT) body() ([]byte, error) {
 func (j *JWT) Sign() (string, error) {
 	claims := jwt.RegisteredClaims{
 		Subject:   j.Subject,
-		ExpiresAt: jwt.NewNumericDate(j.Now().Add(JWTLifetime).Truncate(time.Second)),
+		ExpiresAt: jwt.NewNumericDate(j.Now().Add(jwtLifetime).Truncate(time.Second)),
 	}
 	signed, err := jwt.NewWithClaims(signingMethodRS512, claims).SignedString(j.Signer)
 	if err != nil {

@@ -7,8 +7,8 @@ import (
 	"unicode"
 )
 
-// MaxServerMessageRunes caps the server message kept in a Failure.
-const MaxServerMessageRunes = 200
+// maxServerMessageRunes caps the server message kept in a Failure.
+const maxServerMessageRunes = 200
 
 // Redacted stands in for a secret value wherever one would be shown.
 const Redacted = "[redacted]"
@@ -42,13 +42,13 @@ func statusMessage(status int, body []byte) string {
 var tokenLike = regexp.MustCompile(`[A-Za-z0-9_\-+/=.]{24,}`)
 
 // sanitizeMessage makes a server message safe to show: token-like runs
-// redacted, control characters replaced, at most MaxServerMessageRunes long.
+// redacted, control characters replaced, at most maxServerMessageRunes long.
 func sanitizeMessage(s string) string {
 	s = tokenLike.ReplaceAllLiteralString(s, Redacted)
 	var b strings.Builder
 	n := 0
 	for _, r := range s {
-		if n == MaxServerMessageRunes {
+		if n == maxServerMessageRunes {
 			b.WriteString("…")
 			break
 		}

@@ -42,8 +42,8 @@ func (r *Report) SetWorkflow(w string) {
 	}
 }
 
-// Attempt records one HTTP attempt at endpoint.
-func (r *Report) Attempt(endpoint string) {
+// attempt records one HTTP attempt at endpoint.
+func (r *Report) attempt(endpoint string) {
 	if r == nil {
 		return
 	}

@@ -17,10 +17,10 @@ type Retry struct {
 
 // Defaults of Retry's zero fields.
 const (
-	DefaultMaxAttempts     = 5
-	DefaultInitialInterval = 500 * time.Millisecond
-	DefaultMultiplier      = 2
-	DefaultMaxInterval     = 10 * time.Second
+	defaultMaxAttempts     = 5
+	defaultInitialInterval = 500 * time.Millisecond
+	defaultMultiplier      = 2
+	defaultMaxInterval     = 10 * time.Second
 )
 
 // Validate reports the first field of p that is out of range; field names p
@@ -39,20 +39,20 @@ func (p Retry) Validate(field string) error {
 	return nil
 }
 
-// WithDefaults fills in the zero fields of p, and caps InitialInterval at
+// withDefaults fills in the zero fields of p, and caps InitialInterval at
 // MaxInterval.
-func (p Retry) WithDefaults() Retry {
+func (p Retry) withDefaults() Retry {
 	if p.MaxAttempts == 0 {
-		p.MaxAttempts = DefaultMaxAttempts
+		p.MaxAttempts = defaultMaxAttempts
 	}
 	if p.InitialInterval == 0 {
-		p.InitialInterval = DefaultInitialInterval
+		p.InitialInterval = defaultInitialInterval
 	}
 	if p.MaxInterval == 0 {
-		p.MaxInterval = DefaultMaxInterval
+		p.MaxInterval = defaultMaxInterval
 	}
 	if p.Multiplier == 0 {
-		p.Multiplier = DefaultMultiplier
+		p.Multiplier = defaultMultiplier
 	}
 	p.InitialInterval = min(p.InitialInterval, p.MaxInterval)
 	return p

@@ -7,12 +7,16 @@ import (
 	"time"
 )
 
-// New returns a new *http.Transport with the settings of
-// net/http's DefaultTransport (proxy from the environment, HTTP/2, the same
-// timeouts and pool sizes). It is built, not cloned: http.DefaultTransport
-// may have been replaced by something that is not an *http.Transport
-// (httpmock, OpenTelemetry auto-instrumentation).
+// New returns a new *http.Transport to configure: a clone of
+// http.DefaultTransport when it is an *http.Transport (so that what a
+// program set there, a proxy or a dialer, carries over), otherwise one with
+// net/http's default settings. It never fails: http.DefaultTransport may
+// have been replaced by something else (httpmock, OpenTelemetry
+// auto-instrumentation).
 func New() *http.Transport {
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		return t.Clone()
+	}
 	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,

@@ -13,7 +13,7 @@ import (
 // leaf with a CN and a private key, and returns the leaf.
 func ClientCertificate(field string, cert tls.Certificate, now time.Time) (*x509.Certificate, error) {
 	if len(cert.Certificate) == 0 {
-		return nil, fmt.Errorf("%s is empty (no certificate)", field)
+		return nil, fmt.Errorf("%s is empty (no certificate; see symauth.ParsePKCS12 and symauth.ParsePEM)", field)
 	}
 	if cert.PrivateKey == nil {
 		return nil, fmt.Errorf("%s has no private key", field)
@@ -41,13 +41,27 @@ func ClientCertificate(field string, cert tls.Certificate, now time.Time) (*x509
 
 // KeyMatchesCertificate checks that key is the private half of leaf's public key.
 func KeyMatchesCertificate(key any, leaf *x509.Certificate) error {
-	priv, ok := key.(interface{ Public() crypto.PublicKey })
+	priv, ok := key.(crypto.Signer)
 	if !ok {
 		return errors.New("the private key is of an unsupported type")
 	}
-	pub, ok := priv.Public().(interface{ Equal(crypto.PublicKey) bool })
-	if !ok || !pub.Equal(leaf.PublicKey) {
+	public, err := publicKey(priv)
+	if err != nil {
+		return err
+	}
+	pub, ok := public.(interface{ Equal(crypto.PublicKey) bool })
+	if !ok || !equalKeys(pub, leaf.PublicKey) {
 		return fmt.Errorf("the private key does not belong to the certificate (CN %q)", leaf.Subject.CommonName)
 	}
 	return nil
+}
+
+// equalKeys is pub.Equal(other), false where Equal panics (a zero key).
+func equalKeys(pub interface{ Equal(crypto.PublicKey) bool }, other crypto.PublicKey) (equal bool) {
+	defer func() {
+		if recover() != nil {
+			equal = false
+		}
+	}()
+	return pub.Equal(other)
 }

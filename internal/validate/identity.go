@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// MinRSAKeyBits is the smallest RSA key accepted.
-const MinRSAKeyBits = 2048
+// minRSAKeyBits is the smallest RSA key accepted.
+const minRSAKeyBits = 2048
 
 // Username checks a username or app id: present, without surrounding white
 // space. Its errors start with field.
@@ -23,7 +23,7 @@ func Username(field, name string) error {
 }
 
 // RSASigner checks that s is a usable signer with an RSA public key of at
-// least MinRSAKeyBits bits. A typed-nil or zero key, or a signer whose
+// least minRSAKeyBits bits. A typed-nil or zero key, or a signer whose
 // Public panics, is an error, not a panic. Its errors start with field.
 func RSASigner(field string, s crypto.Signer) error {
 	if s == nil {
@@ -40,8 +40,8 @@ func RSASigner(field string, s crypto.Signer) error {
 	case rsaPub == nil || rsaPub.N == nil || rsaPub.N.Sign() <= 0:
 		return fmt.Errorf("%s is an empty RSA key", field)
 	}
-	if bits := rsaPub.N.BitLen(); bits < MinRSAKeyBits {
-		return fmt.Errorf("%s is a %d-bit RSA key; at least %d bits are required", field, bits, MinRSAKeyBits)
+	if bits := rsaPub.N.BitLen(); bits < minRSAKeyBits {
+		return fmt.Errorf("%s is a %d-bit RSA key; at least %d bits are required", field, bits, minRSAKeyBits)
 	}
 	return nil
 }
