@@ -1,16 +1,26 @@
 package symauth_test
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"log/slog"
+	"math/big"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/extapp"
 	"github.com/symauth/symauth/symauthtest"
 )
 
@@ -37,12 +47,34 @@ func TestNothingPrintsSecrets(t *testing.T) {
 		"private exponent hex": fmt.Sprintf("%x", botKey().D)[:30],
 		"private key DER":      base64.StdEncoding.EncodeToString(keyDER)[60:100],
 	}
-	values := []any{tok, *tok, sess, rsaAuth, certAuth, transport, rsaCfg, certCfg}
+	edPub, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	edTemplate := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ed-bot"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	edDER, err := x509.CreateCertificate(rand.Reader, edTemplate, edTemplate, edPub, edKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edCfg := symauth.CertConfig{SessionAuthURL: srv.URL, Certificate: tls.Certificate{Certificate: [][]byte{edDER}, PrivateKey: edKey}}
+	secrets["Ed25519 key hex"] = fmt.Sprintf("%x", []byte(edKey))[:40]
+	secrets["Ed25519 key bytes"] = strings.Trim(fmt.Sprint([]byte(edKey)[:12]), "[]")
+	oboCfg := symauth.OBOConfig{PodURL: srv.URL, AppID: "app", PrivateKey: botKey()}
+	appCfg := extapp.Config{PodURL: srv.URL, AppID: "app", PrivateKey: botKey()}
+	appTokens := extapp.Tokens{AppID: "app", AppToken: "app-token-0123456789abcdef", SymphonyToken: "symphony-token-0123456789abcdef"}
+	secrets["app token"], secrets["symphony token"] = appTokens.AppToken, appTokens.SymphonyToken
+
+	values := []any{tok, *tok, sess, rsaAuth, certAuth, transport, rsaCfg, certCfg, edCfg, oboCfg, appCfg, appTokens}
 	var outputs []string
 	for _, v := range values {
-		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d", "%10.4v"} {
 			outputs = append(outputs, fmt.Sprintf(verb, v))
 		}
+		for _, w := range []any{v, &v} {
+			js, _ := json.Marshal(w)
+			outputs = append(outputs, string(js))
+		}
+		var logs bytes.Buffer
+		slog.New(slog.NewJSONHandler(&logs, nil)).Info("value", "v", v)
+		slog.New(slog.NewTextHandler(&logs, nil)).Info("value", "v", v)
+		outputs = append(outputs, logs.String())
 	}
 	// Errors of failed logins.
 	for _, status := range []int{http.StatusUnauthorized, http.StatusServiceUnavailable} {

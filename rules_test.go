@@ -1,0 +1,322 @@
+package symauth_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/internal/testkit"
+	"github.com/symauth/symauth/symauthtest"
+)
+
+// Behaviour 10: the tokens of a source of this package go only to its
+// Symphony origins: sessionToken to the pod and the agent, keyManagerToken
+// to the agent's Agent API paths. Another origin gets the request without
+// any token header, and one warning.
+func TestTokensOnlyToSymphonyOrigins(t *testing.T) {
+	srv := newPod(t)
+	agent := newRecordingServer(t, nil)
+	link := newRecordingServer(t, nil) // a link from a chat message
+	var logs bytes.Buffer
+	var logsMu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&logs, &logsMu}, nil))
+	sess := symauth.NewSessionWithOptions(newRSA(t, withAgent(rsaConfig(srv), agent)), symauth.SessionOptions{Logger: logger})
+	client := &http.Client{Transport: symauth.NewTransport(sess, trustingTransport(t, srv, agent, link))}
+
+	for range 2 {
+		req, _ := http.NewRequest(http.MethodGet, link.URL+"/agent/v1/download", nil)
+		req.Header.Set(symauth.HeaderSessionToken, "set by the caller")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	get(t, client, agent.URL+"/agent/v4/stream/s/message/create")
+	get(t, client, agent.URL+"/pod/v1/whatever")
+	if status, _ := get(t, client, srv.URL+symauthtest.PathSessionInfo); status != http.StatusOK {
+		t.Fatalf("pod: %d", status)
+	}
+	get(t, client, srv.URL+"/agent/v1/info") // the pod is no agent here: no keyManagerToken
+
+	linkHeaders, _ := link.requests()
+	for i, h := range linkHeaders {
+		if tokenValues(h, symauth.HeaderSessionToken) != nil || tokenValues(h, symauth.HeaderKeyManagerToken) != nil {
+			t.Errorf("link request %d carried a token header", i)
+		}
+	}
+	agentHeaders, _ := agent.requests()
+	if tokenValues(agentHeaders[0], symauth.HeaderSessionToken) == nil || tokenValues(agentHeaders[0], symauth.HeaderKeyManagerToken) == nil {
+		t.Error("the agent's Agent API call lacks a token")
+	}
+	if tokenValues(agentHeaders[1], symauth.HeaderKeyManagerToken) != nil {
+		t.Error("keyManagerToken on a path that is not the Agent API")
+	}
+	logsMu.Lock()
+	text := logs.String()
+	logsMu.Unlock()
+	linkOrigin := strings.ToLower(link.URL)
+	if n := strings.Count(text, "origin="+linkOrigin); n != 1 {
+		t.Errorf("%d warnings for %s; want one:\n%s", n, linkOrigin, text)
+	}
+	if !strings.Contains(text, srv.URL) || !strings.Contains(text, agent.URL) {
+		t.Errorf("the warning does not name the configured origins:\n%s", text)
+	}
+}
+
+// Behaviour 10: without an AgentURL the agent is on the pod's origin (the
+// cloud layout): it gets both tokens there.
+func TestCloudLayoutAgentOnThePod(t *testing.T) {
+	srv := newPod(t) // symauthtest requires both tokens on Agent API paths
+	client := &http.Client{Transport: symauth.NewTransport(newRSA(t, rsaConfig(srv)), srv.Client().Transport)}
+	if status, _ := get(t, client, srv.URL+symauthtest.PathDatafeeds); status != http.StatusOK {
+		t.Fatalf("Agent API on the pod's origin: %d; want 200 with both tokens", status)
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// Behaviour 11: tokens go on a redirect hop only when it has the first
+// request's origin — the same host on another port is another origin — and
+// once a hop went without tokens, the rest of the chain does too.
+func TestRedirectOrigins(t *testing.T) {
+	srv := newPod(t)
+	var first, second *recordingServer
+	first = newRecordingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/pod/to-other-port":
+			http.Redirect(w, r, second.URL+"/pod/landing", http.StatusFound)
+		case "/pod/bounce":
+			http.Redirect(w, r, second.URL+"/pod/back", http.StatusFound)
+		default:
+			_, _ = io.WriteString(w, "ok")
+		}
+	})
+	second = newRecordingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/pod/back" {
+			http.Redirect(w, r, first.URL+"/pod/landing", http.StatusFound)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	// A source of the user's own: only the scheme and redirect rules apply.
+	client := &http.Client{Transport: symauth.NewTransport(usersSource{newRSA(t, rsaConfig(srv))}, trustingTransport(t, srv, first, second))}
+
+	get(t, client, first.URL+"/pod/to-other-port")
+	secondHeaders, _ := second.requests()
+	if tokenValues(secondHeaders[0], symauth.HeaderSessionToken) != nil {
+		t.Error("the same host on another port got the token")
+	}
+	get(t, client, first.URL+"/pod/bounce")
+	firstHeaders, _ := first.requests()
+	if tokenValues(firstHeaders[len(firstHeaders)-1], symauth.HeaderSessionToken) != nil {
+		t.Error("a chain pod → other → pod carried the token again on its last hop")
+	}
+	if tokenValues(firstHeaders[1], symauth.HeaderSessionToken) == nil {
+		t.Error("the chain's first request lacks the token")
+	}
+}
+
+// Behaviour 8: plain http to a loopback host through a proxy is not "straight
+// to loopback": no token goes to the proxy in clear.
+func TestPlainHTTPLoopbackThroughAProxy(t *testing.T) {
+	srv := newPod(t)
+	proxy := newPlainRecordingServer(t) // answers every request itself: a forward proxy
+	proxyURL, _ := url.Parse(proxy.URL)
+	base := &http.Transport{Proxy: http.ProxyURL(proxyURL)}
+	t.Cleanup(base.CloseIdleConnections)
+	client := &http.Client{Transport: symauth.NewTransport(usersSource{newRSA(t, rsaConfig(srv))}, base)}
+	get(t, client, "http://127.0.0.1:9/pod/v2/sessioninfo")
+	headers, _ := proxy.requests()
+	if len(headers) != 1 || tokenValues(headers[0], symauth.HeaderSessionToken) != nil {
+		t.Fatalf("the proxy saw %d requests, with a token: %v", len(headers), len(headers) == 1)
+	}
+	if pod, _ := loginCalls(srv); pod != 0 {
+		t.Fatalf("%d logins for a request that carries no token", pod)
+	}
+}
+
+// Behaviour 15: a login answer whose token no header can carry is a failed
+// login, under the failure backoff, never a token cached for ever.
+func TestUnsendableTokenIsAFailedLogin(t *testing.T) {
+	for name, token := range map[string]string{
+		"CR LF": "abc\r\nX-Injected: 1",
+		"NUL":   "abc\x00def",
+		"huge":  strings.Repeat("a", 900<<10),
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := newPod(t)
+			var logins atomic.Int32
+			pod := newRecordingServer(t, func(w http.ResponseWriter, r *http.Request) {
+				logins.Add(1)
+				_ = json.NewEncoder(w).Encode(map[string]string{"token": token})
+			})
+			cfg := rsaConfig(srv)
+			cfg.PodURL, cfg.SkipKeyManager = pod.URL, true
+			cfg.HTTPClient = &http.Client{Transport: trustingTransport(t, srv, pod)}
+			client := &http.Client{Transport: symauth.NewTransport(newRSA(t, cfg), cfg.HTTPClient.Transport)}
+			var authErr *symauth.AuthError
+			_, err := client.Get(pod.URL + "/pod/v2/sessioninfo")
+			if !errors.As(err, &authErr) || authErr.Endpoint != "/login/pubkey/authenticate" || !strings.Contains(authErr.Message, "no HTTP header can carry") {
+				t.Fatalf("err = %v; want an *AuthError about the token", err)
+			}
+			if strings.Contains(err.Error(), "abc") {
+				t.Fatal("the error shows the token")
+			}
+			_, err = client.Get(pod.URL + "/pod/v2/sessioninfo")
+			if err == nil || !strings.Contains(err.Error(), "not logging in for another") || logins.Load() != 1 {
+				t.Fatalf("second request: %v after %d logins; want the failure backoff after 1", err, logins.Load())
+			}
+		})
+	}
+}
+
+// Behaviour 3: a 401 whose body stalls does not hold the replay: the drain
+// is bounded in time, and the connection closed.
+func TestStalled401BodyIsNotWaitedFor(t *testing.T) {
+	defer symauth.SetMaxDrainTime(50 * time.Millisecond)()
+	srv := newPod(t)
+	release := make(chan struct{})
+	var calls atomic.Int32
+	api := newRecordingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Content-Length", "100000")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, `{"code":401,`)
+			w.(http.Flusher).Flush()
+			<-release // the rest never comes
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	t.Cleanup(func() { close(release) })
+	client := &http.Client{Transport: symauth.NewTransport(newRSA(t, withAgent(rsaConfig(srv), api)), trustingTransport(t, srv, api)),
+		Timeout: testTimeout}
+	if status, body := get(t, client, api.URL+"/agent/v1/x"); status != http.StatusOK || body != "ok" {
+		t.Fatalf("%d %q; want the replay's 200", status, body)
+	}
+}
+
+// Behaviour 16: the detached login keeps the caller's context values but not
+// its httptrace hooks.
+func TestLoginDoesNotFireCallersTrace(t *testing.T) {
+	srv := newPod(t)
+	client, _ := newBotClient(t, srv)
+	var conns atomic.Int32
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { conns.Add(1) },
+	})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+symauthtest.PathSessionInfo, nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("the caller's trace saw %d connections; want 1 (its own request, none of the login's)", n)
+	}
+}
+
+// Common JWT: a bearer that arrives with 5 s or less left is sent as it is,
+// not renewed on every request.
+func TestShortBearerIsNotRenewedInALoop(t *testing.T) {
+	clock := testkit.NewClock()
+	srv, err := symauthtest.Start(symauthtest.Options{Now: clock.Now, BearerLifetime: 4 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	if _, err := srv.RegisterUser(botName, botKey().Public()); err != nil {
+		t.Fatal(err)
+	}
+	client, _ := commonJWTClient(t, srv, clock, srv.Client().Transport)
+	for range 50 {
+		if status, _ := get(t, client, srv.URL+symauthtest.PathSessionInfo); status != http.StatusOK {
+			t.Fatalf("status %d", status)
+		}
+	}
+	if renewals, pod := srv.Calls(symauthtest.PathIDMTokens), srv.Calls(symauthtest.PathLogin); renewals != 0 || pod != 1 {
+		t.Fatalf("%d renewals and %d logins for 50 requests; want 0 and 1", renewals, pod)
+	}
+}
+
+// Sources made without an HTTPClient share one login client: ten thousand
+// bots cost one connection pool.
+func TestDefaultLoginClientIsShared(t *testing.T) {
+	var newConns atomic.Int32
+	pod := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]string{"token": "t"})
+	}))
+	pod.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			newConns.Add(1)
+		}
+	}
+	pod.Start()
+	t.Cleanup(pod.Close)
+	for i := range 50 {
+		auth, err := symauth.NewRSA(symauth.RSAConfig{PodURL: pod.URL, Username: "bot-" + string(rune('a'+i%26)), PrivateKey: botKey(), SkipKeyManager: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := auth.Token(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := newConns.Load(); n > 2 {
+		t.Fatalf("50 sources opened %d connections; want them to share one pool", n)
+	}
+}
+
+// Two observers of one session end outside HTTP (a datafeed loop and a
+// websocket) that call Reject cause one login.
+func TestRejectByTwoObserversLogsInOnce(t *testing.T) {
+	srv := newPod(t)
+	sess := symauth.NewSession(newRSA(t, rsaConfig(srv)))
+	seen := mustToken(t, sess)
+	var wg sync.WaitGroup
+	got := make([]*symauth.Token, 2)
+	for i := range got {
+		wg.Go(func() {
+			tok, err := sess.Reject(context.Background(), seen)
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = tok
+		})
+	}
+	wg.Wait()
+	if got[0] != got[1] || got[0] == seen {
+		t.Fatal("the observers got different tokens, or the rejected one")
+	}
+	if pod, _ := loginCalls(srv); pod != 2 {
+		t.Fatalf("%d logins; want 2 (the first, one for the session end)", pod)
+	}
+	// A late Reject of the old token changes nothing.
+	if tok, _ := sess.Reject(context.Background(), seen); tok != got[0] {
+		t.Fatal("a late Reject of the old token dropped the new one")
+	}
+}
