@@ -189,26 +189,75 @@ func TestFaultMatrixAPI401(t *testing.T) {
 		t.Cleanup(func() { goleak.VerifyNone(t) })
 		srv := newPod(t)
 		client, _ := newBotClient(t, srv)
-		srv.InjectFault(symauthtest.PathSessionInfo, symauthtest.Fault{Status: 401})
+		const blocked = "/pod/v1/admin/blocked" // behind a firewall that answers 401
+		srv.InjectFault(blocked, symauthtest.Fault{Status: 401})
 		for range 20 {
-			if status, _ := get(t, client, srv.URL+symauthtest.PathSessionInfo); status != 401 {
+			if status, _ := get(t, client, srv.URL+blocked); status != 401 {
 				t.Fatalf("status %d", status)
 			}
 		}
-		if api, pod := srv.Calls(symauthtest.PathSessionInfo), srv.Calls(symauthtest.PathLogin); api != 21 || pod != 2 {
-			t.Fatalf("API calls %d, logins %d; want 21 (the first request and its replay, then one each) and 2 (first + one)", api, pod)
+		api, pod, checks := srv.Calls(blocked), srv.Calls(symauthtest.PathLogin), srv.Calls(symauthtest.PathSessionInfo)
+		if api != 21 || pod != 2 || checks != 1 {
+			t.Fatalf("API calls %d, logins %d, session checks %d; want 21 (the first request and its replay, then one each), 2 (first + one) and 1", api, pod, checks)
 		}
 		// The session did not end: every other endpoint works without a login.
-		if status, _ := get(t, client, srv.URL+symauthtest.PathDatafeeds); status != 200 {
+		if status, _ := get(t, client, srv.URL+symauthtest.PathSessionInfo); status != 200 {
 			t.Fatalf("another endpoint: %d", status)
 		}
 		// A real session end right after is healed by one login there.
 		srv.RevokeSessions()
-		if status, _ := get(t, client, srv.URL+symauthtest.PathDatafeeds); status != 200 {
+		if status, _ := get(t, client, srv.URL+symauthtest.PathSessionInfo); status != 200 {
 			t.Fatalf("another endpoint after a session end: %d", status)
 		}
 		if pod := srv.Calls(symauthtest.PathLogin); pod != 3 {
 			t.Fatalf("logins %d; want 3 (one for the session end)", pod)
+		}
+	})
+	t.Run("for ever at the session info call: a login per request, never a loop", func(t *testing.T) {
+		t.Cleanup(func() { goleak.VerifyNone(t) })
+		srv := newPod(t)
+		client, _ := newBotClient(t, srv)
+		srv.InjectFault(symauthtest.PathSessionInfo, symauthtest.Fault{Status: 401})
+		for range 3 {
+			if status, _ := get(t, client, srv.URL+symauthtest.PathSessionInfo); status != 401 {
+				t.Fatalf("status %d", status)
+			}
+		}
+		// Session info is Symphony's "is my session alive" call: a fresh token
+		// it rejects means the session ended.
+		if api, pod := srv.Calls(symauthtest.PathSessionInfo), srv.Calls(symauthtest.PathLogin); api != 6 || pod != 4 {
+			t.Fatalf("API calls %d, logins %d; want 6 (two per request) and 4 (first + one per request)", api, pod)
+		}
+	})
+	t.Run("twice: a fresh token rejected as the session ends again costs no refusal memory", func(t *testing.T) {
+		t.Cleanup(func() { goleak.VerifyNone(t) })
+		srv := newPod(t)
+		client, _ := newBotClient(t, srv)
+		const path = "/agent/v4/stream/s/message/create"
+		body, ct := messageForm(t, "hello")
+		post := func() int {
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+path, bytes.NewReader(body))
+			req.Header.Set("Content-Type", ct)
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		post()
+		// The first send and the replay are both refused, and the tokens
+		// ended in between: the check (the datafeed list) finds them ended.
+		srv.InjectFault(path, symauthtest.Fault{Status: 401, Times: 2})
+		srv.InjectFault(symauthtest.PathDatafeeds, symauthtest.Fault{Status: 401, Times: 1})
+		if status := post(); status != 401 {
+			t.Fatalf("status %d; want the replay's 401", status)
+		}
+		if status := post(); status != 200 {
+			t.Fatalf("next request: %d; want it sent, and 200", status)
+		}
+		if pod, sends := srv.Calls(symauthtest.PathLogin), srv.Calls(path); pod != 2 || sends != 4 {
+			t.Fatalf("logins %d, sends %d; want 2 (first, after the first 401) and 4: nothing held back", pod, sends)
 		}
 	})
 	t.Run("non-rewindable body: 401 returned", func(t *testing.T) {

@@ -15,9 +15,11 @@ import (
 // paths). Each source of this package declares them; a user's source
 // declares none, and only the scheme and redirect rules apply to it.
 type origins struct {
-	session originSet // get sessionToken (or Authorization)
-	agent   originSet // get keyManagerToken too, on /agent/ paths
-	names   string    // the configured origins, for warnings
+	session  originSet // get sessionToken (or Authorization)
+	agent    originSet // get keyManagerToken too, on /agent/ paths
+	names    string    // the configured origins, for warnings
+	podURL   string    // the pod's base URL, for the session check
+	agentURL string    // the agent's base URL, for the session check
 }
 
 // originDeclarer is a TokenSource of this package that knows its origins.
@@ -40,7 +42,7 @@ func newOrigins(pod, agent string) *origins {
 	if agent == "" {
 		agent = pod
 	}
-	o := &origins{session: originSet{originOf(pod)}, agent: originSet{originOf(agent)}}
+	o := &origins{session: originSet{originOf(pod)}, agent: originSet{originOf(agent)}, podURL: pod, agentURL: agent}
 	if !o.session.has(o.agent[0].scheme, o.agent[0].host) {
 		o.session = append(o.session, o.agent[0])
 	}

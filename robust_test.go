@@ -128,8 +128,8 @@ func TestInvalidateMatchesTheBearerSent(t *testing.T) {
 	}
 }
 
-// Behaviour 13: an endpoint that rejects a fresh token is remembered for a
-// minute, then tried again with one login.
+// Behaviour 13: an endpoint that rejects fresh tokens is remembered for a
+// minute, then tried again with a login.
 func TestRefusingEndpointIsRememberedForAMinute(t *testing.T) {
 	srv := newPod(t)
 	sess := symauth.NewSession(newRSA(t, rsaConfig(srv)))
@@ -137,9 +137,10 @@ func TestRefusingEndpointIsRememberedForAMinute(t *testing.T) {
 	var clockMu sync.Mutex
 	symauth.SetSessionClock(sess, func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now })
 	client := &http.Client{Transport: symauth.NewTransport(sess, srv.Client().Transport)}
-	srv.InjectFault(symauthtest.PathSessionInfo, symauthtest.Fault{Status: http.StatusUnauthorized})
+	const blocked = "/pod/v1/admin/blocked"
+	srv.InjectFault(blocked, symauthtest.Fault{Status: http.StatusUnauthorized})
 	for range 5 {
-		get(t, client, srv.URL+symauthtest.PathSessionInfo)
+		get(t, client, srv.URL+blocked)
 	}
 	if pod, _ := loginCalls(srv); pod != 2 {
 		t.Fatalf("%d logins; want 2", pod)
@@ -147,9 +148,10 @@ func TestRefusingEndpointIsRememberedForAMinute(t *testing.T) {
 	clockMu.Lock()
 	now = now.Add(61 * time.Second)
 	clockMu.Unlock()
-	get(t, client, srv.URL+symauthtest.PathSessionInfo)
+	get(t, client, srv.URL+blocked)
+	get(t, client, srv.URL+blocked)
 	if pod, _ := loginCalls(srv); pod != 3 {
-		t.Fatalf("a minute later: %d logins; want 3 (the endpoint is tried again once)", pod)
+		t.Fatalf("a minute later: %d logins; want 3 (the endpoint is tried again, once)", pod)
 	}
 }
 

@@ -114,10 +114,14 @@ type soakSend struct {
 }
 
 // soakTrace collects the sends of one client request; it travels in the
-// request's context.
+// request's context. A call to another path in that context is the
+// Transport's session check after a replay was rejected (behaviour 13),
+// counted apart.
 type soakTrace struct {
-	mu    sync.Mutex
-	sends []soakSend
+	mu     sync.Mutex
+	path   string // the request's path
+	sends  []soakSend
+	checks int
 }
 
 type soakTraceKey struct{}
@@ -141,7 +145,11 @@ func (r *soakRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 			s.explained = s.status == http.StatusUnauthorized && startedBy > r.src.endedSince(sent)
 		}
 		tr.mu.Lock()
-		tr.sends = append(tr.sends, s)
+		if req.URL.Path == tr.path {
+			tr.sends = append(tr.sends, s)
+		} else {
+			tr.checks++
+		}
 		tr.mu.Unlock()
 	}
 	return resp, err
@@ -153,6 +161,7 @@ type soakTally struct {
 	failures      atomic.Int64
 	replayed      atomic.Int64 // requests replayed after a 401
 	replayed401   atomic.Int64 // 401 after the replay, explained by a second session end
+	checks        atomic.Int64 // session checks after a rejected replay
 	unexplained   atomic.Int64 // sends answered 401 with no session end to explain it
 	mu            sync.Mutex
 	failureDetail []string // the first few failures
@@ -200,6 +209,12 @@ func (s *soakTally) fail(format string, args ...any) {
 // before the answer and finished after the login of the token it carried
 // began (soakSource records that per token). A 401 without such a session
 // end, on any send, is a failure.
+//
+// When such a replay's 401 is the first for its token at its endpoint, the
+// Transport checks the session with the pod's session info call (or the
+// agent's datafeed list) before it would remember the endpoint as refusing
+// every token (behaviour 13); those checks are counted apart, and since the
+// session did end, no endpoint is remembered and no request fails for it.
 //
 // Why logins need not equal session ends exactly: a session end that comes
 // while the re-login after the previous one is in flight finds no live
@@ -329,6 +344,7 @@ func TestSoak(t *testing.T) {
 		{"failures", fmt.Sprint(tally.failures.Load())},
 		{"replayed after a 401", fmt.Sprint(tally.replayed.Load())},
 		{"401 after replay across two session ends", fmt.Sprint(tally.replayed401.Load())},
+		{"session checks after those", fmt.Sprint(tally.checks.Load())},
 		{"401 answers with no session end to explain them", fmt.Sprint(tally.unexplained.Load())},
 		{"session ends (every " + soakEndEvery.String() + ")", fmt.Sprintf("%d (%d found a live session)", sessionEnds, effective)},
 		{"logins: pod / key manager", fmt.Sprintf("%d / %d", podLogins, kmLogins)},
@@ -386,6 +402,7 @@ func soakRequest(client *http.Client, newRequest func(context.Context, int) (*ht
 		tally.fail("kind %d: %v", kind, err)
 		return
 	}
+	trace.path = req.URL.Path
 	resp, err := client.Do(req)
 	if err != nil {
 		tally.fail("kind %d: %v", kind, err)
@@ -394,6 +411,7 @@ func soakRequest(client *http.Client, newRequest func(context.Context, int) (*ht
 	soakDrain(resp)
 	trace.mu.Lock()
 	sends := trace.sends
+	tally.checks.Add(int64(trace.checks))
 	trace.mu.Unlock()
 	for _, s := range sends {
 		if s.status == http.StatusUnauthorized && !s.explained {

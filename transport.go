@@ -1,10 +1,12 @@
 package symauth
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,9 +50,11 @@ var maxDrainTime = time.Second
 // https or plain http straight to a loopback host (not through a proxy), and
 // on a redirect only while every hop has the first request's origin.
 //
-// An endpoint that rejects a token just obtained (a proxy, a firewall, a
-// missing entitlement) is remembered for a minute: its later 401s with that
-// token are returned as they are, without a login.
+// An endpoint that rejects a token just obtained while the session is alive
+// (a proxy, a firewall, a missing entitlement: the pod's session info call
+// tells, once) is remembered for a minute: its later 401s with that token are
+// returned as they are, without a login, while every other endpoint's 401
+// still means a session end.
 //
 // A Transport must not be copied after its first use, and its Source must not
 // change after it: the first request wraps a Source that is not a *Session in
@@ -175,9 +179,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 
-	// 401: the token is rejected, unless this endpoint rejects every token.
+	// 401: the token is rejected, unless this endpoint rejects every token
+	// and the session is still the one it rejected.
 	target := targetOf(req)
-	if st.refused.refuses(target, tok, st.session.clock()) {
+	if st.refused.refuses(target, tok, st.session.clock()) && st.session.current.Load() == tok {
 		return resp, nil
 	}
 	st.session.Invalidate(tok)
@@ -197,9 +202,80 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err = t.send(req, body, tok, g)
 	if err == nil && resp.StatusCode == http.StatusUnauthorized {
-		st.refused.add(target, tok, st.session.clock()) // a fresh token, rejected too
+		t.judgeRefusal(st, req, g, target, tok)
 	}
 	return resp, err
+}
+
+// The calls that tell whether a session is alive: the pod's session info
+// for the session token, the agent's datafeed list for both tokens (each
+// needs what it checks, and is cheap).
+const (
+	sessionInfoPath   = "/pod/v2/sessioninfo"
+	datafeedsListPath = "/agent/v5/datafeeds"
+)
+
+// maxCheckTime bounds the session check of judgeRefusal.
+const maxCheckTime = 10 * time.Second
+
+// judgeRefusal is called when target rejected tok, just obtained: either the
+// session ended again between the login and the replay (or its key manager
+// token did), or target refuses every token. A call that needs the same
+// tokens tells which, once per rejection whatever the number of requests
+// that saw it. Only a refusal is remembered; a session that ended costs the
+// next request a login, as usual.
+func (t *Transport) judgeRefusal(st *transportState, req *http.Request, g grant, target string, tok *Token) {
+	if st.refused.suspect(target, tok, st.session.clock()) {
+		st.refused.settle(target, tok, t.sessionAlive(st, req, g, target, tok), st.session.clock())
+	}
+}
+
+// sessionAlive asks Symphony whether the tokens req carried are alive, at
+// the pod (or the agent, for an Agent API request with a key manager token)
+// the source declares, or else at the request's own origin and deployment
+// context. A rejection by the checking call itself, or a 401 from it now,
+// means the session ended; so does a request the check cannot be placed
+// for. Any other answer, or none, means the session is alive.
+func (t *Transport) sessionAlive(st *transportState, req *http.Request, g grant, target string, tok *Token) bool {
+	agentCheck := g == grantAllTokens && tok.KeyManagerToken != "" && isAgentPath(req.URL.Path)
+	checkPath := sessionInfoPath
+	if agentCheck {
+		checkPath = datafeedsListPath
+	}
+	base, ok := checkBase(st.origins, req.URL, agentCheck)
+	if !ok || strings.HasSuffix(target, checkPath) {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), maxCheckTime)
+	defer cancel()
+	check, err := http.NewRequestWithContext(ctx, http.MethodGet, base+checkPath, nil)
+	if err != nil {
+		return false
+	}
+	resp, err := t.send(check, nil, tok, g)
+	if err != nil {
+		return true
+	}
+	drainAndClose(resp.Body)
+	return resp.StatusCode != http.StatusUnauthorized
+}
+
+// checkBase is the base URL of the session check of a request to u: the
+// declared pod or agent, or else u's origin and the path before its "/pod/"
+// or "/agent/" (a deployment context); ok is false when u has neither.
+func checkBase(o *origins, u *url.URL, agent bool) (string, bool) {
+	switch {
+	case o != nil && agent:
+		return o.agentURL, true
+	case o != nil:
+		return o.podURL, true
+	}
+	for _, api := range [...]string{"/pod/", "/agent/"} {
+		if i := strings.Index(u.Path, api); i >= 0 {
+			return u.Scheme + "://" + u.Host + u.Path[:i], true
+		}
+	}
+	return "", false
 }
 
 // grant says which tokens req may carry: none over plain http unless it goes
@@ -350,37 +426,55 @@ func drainAndClose(body io.ReadCloser) {
 	_ = body.Close()
 }
 
-// refusingTargets remembers, for the token in use, the endpoints that
-// rejected it although it was just obtained: their later 401s with that
-// token cost no login. Each memory lasts refusalMemory, so that a session
-// that really ended twice in a row is healed at the next request after it.
+// refusingTargets remembers the endpoint that rejected a token just obtained
+// while the session was alive: it refuses every token (a proxy, a
+// firewall, a missing entitlement), and its later 401s with that token cost
+// no login while the session still holds the token. The memory ends after
+// refusalMemory, so that even a bot calling nothing else tries again.
 type refusingTargets struct {
-	mu    sync.Mutex
-	tok   *Token               // the token the memories are about
-	until map[string]time.Time // target → end of the memory
+	mu       sync.Mutex
+	target   string    // the endpoint that rejected a fresh token
+	tok      *Token    // the token it rejected
+	refusing bool      // the session was alive: target refuses tok
+	until    time.Time // end of the memory
 }
 
-const (
-	refusalMemory     = time.Minute
-	maxRefusedTargets = 256
-)
+const refusalMemory = time.Minute
 
 // targetOf names the endpoint of req: scheme, host and path.
 func targetOf(req *http.Request) string {
 	return req.URL.Scheme + "://" + strings.ToLower(req.URL.Host) + req.URL.Path
 }
 
+// refuses reports whether target is known to refuse tok while its session
+// is alive.
 func (r *refusingTargets) refuses(target string, tok *Token, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.tok == tok && now.Before(r.until[target])
+	return r.refusing && r.tok == tok && r.target == target && now.Before(r.until)
 }
 
-func (r *refusingTargets) add(target string, tok *Token, now time.Time) {
+// suspect records that target rejected tok, just obtained, and reports
+// whether the caller is to check the session and settle: only the first
+// caller, and not when another endpoint rejected tok too (the session ended).
+func (r *refusingTargets) suspect(target string, tok *Token, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.tok != tok || len(r.until) >= maxRefusedTargets {
-		r.tok, r.until = tok, map[string]time.Time{}
+	if r.tok == tok && now.Before(r.until) {
+		if r.target != target {
+			r.refusing = false
+		}
+		return false
 	}
-	r.until[target] = now.Add(refusalMemory)
+	r.target, r.tok, r.refusing, r.until = target, tok, false, now.Add(refusalMemory)
+	return true
+}
+
+// settle records what the check of suspect found.
+func (r *refusingTargets) settle(target string, tok *Token, alive bool, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tok == tok && r.target == target {
+		r.refusing, r.until = alive, now.Add(refusalMemory)
+	}
 }
