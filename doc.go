@@ -37,7 +37,7 @@
 //	request ──► Transport ──► Session.Token ──(cached: one atomic load)──► send with tokens
 //	                               │ no token                                   │
 //	                               ▼                                            ▼
-//	                     one login (singleflight),                        401? ──no──► response
+//	                     one login, on its own goroutine,                 401? ──no──► response
 //	                     shared by every waiting caller                     │yes
 //	                               ▲                                        ▼
 //	                               └──── Invalidate(the token sent) ◄── body replayable?
@@ -56,9 +56,20 @@
 // cannot be replayed gets its 401 back untouched, and the next request uses a
 // fresh token.
 //
+// An endpoint that refuses every token (a firewall, a missing entitlement) is
+// told apart from a session that ended again: when a fresh token's replay is
+// refused too, one session check (the pod's session info, or the agent's
+// datafeed list for Agent API calls) decides, and if the session is alive
+// that endpoint's 401s come back as they are, without a login, for a minute.
+//
 // After a failed login, new logins wait out a growing delay (1 s doubling to
 // 30 s, reset by a success); requests in that window fail at once with the last
 // error instead of hammering the pod.
+//
+// A Session over a source that caches too — your decorator around a Session,
+// a Session over a Session — reaches its cache: the login after a rejection
+// carries the rejected token in its context, and every Session it meets drops
+// that token. Code that sees a session end outside HTTP calls Session.Reject.
 //
 // # Concurrency
 //
@@ -66,19 +77,30 @@
 // goroutines. A caller waiting for a shared login stops waiting when its own
 // context ends; the login itself runs detached from the callers' contexts,
 // under its own timeout (SessionOptions.LoginTimeout), so one impatient caller
-// never fails the others.
+// never fails the others. The login keeps the callers' context values (trace
+// ids), not their httptrace hooks; a caller whose context has ended gets its
+// error at once. A panic or runtime.Goexit in a TokenSource or OnLogin ends
+// the login with an error for every waiting caller, never the process.
 //
 // # Security
 //
-//   - Tokens go only over https, or plain http to a loopback host, and never to
-//     a redirect hop whose host differs from the original request's host.
+//   - The sources of this package know their Symphony origins: sessionToken
+//     goes only to the pod and the agent, keyManagerToken only to the agent's
+//     Agent API paths. A request to any other origin (a link from a chat
+//     message) is sent without token headers, and logged once per origin.
+//   - Tokens go only over https, or plain http straight to a loopback host
+//     (not through a proxy), and on a redirect only while every hop has the
+//     first request's scheme, host and port.
+//   - A login answer whose token no header can carry (control characters,
+//     more than 16 KiB) is a failed login, never a cached token.
 //   - The caller's *http.Request is never modified; the copy that carries the
 //     tokens is not reachable from the returned response.
 //   - sessionToken and keyManagerToken headers set by the caller are replaced
 //     (generated clients send an empty one when given zero-valued parameters);
 //     keyManagerToken is only sent to Agent API paths, and only when there is one.
 //   - Tokens, JWTs and key material never appear in errors, String, %v, %+v,
-//     %#v, JSON or slog output: Token redacts itself in every one of them.
+//     %#v, JSON or slog output: Token and the configurations redact
+//     themselves in every one of them.
 //
 // # Logs and metrics
 //

@@ -14,10 +14,10 @@ import (
 // The check with --config: its first step loads the BDK configuration file,
 // and the steps after it check what the file configures.
 //
-// The file steps do not read the key or certificate again. LoadConfig has
+// The file steps do not read the key or certificate again. bdkconfig.Load has
 // read and checked them (PEM or PKCS#12, an RSA key's size, that the key is
 // the certificate's, its CN and its dates) before the config step passes,
-// and a problem there fails that step with LoadConfig's message, which names
+// and a problem there fails that step with bdkconfig.Load's message, which names
 // the file, the line and the key. Reading them again would need the
 // certificate's password, which a Config does not give out, and could read
 // something else than the login uses (${VAR} substitution, inline or base64
@@ -42,7 +42,7 @@ func (c *checker) checkConfig(context.Context) outcome {
 		return failed(err.Error(), "fix the key named above")
 	}
 	c.cfg, c.roots = cfg, cfg.RootCAs()
-	if err := c.addEndpoints(configURLs(cfg)); err != nil { // LoadConfig has checked them: not expected
+	if err := c.addEndpoints(configURLs(cfg)); err != nil { // bdkconfig.Load has checked them: not expected
 		return failed(err.Error(), "fix the server sections (scheme, host, port, context) of "+cfg.File)
 	}
 	c.setConfigProxies()

@@ -201,7 +201,7 @@ func (f *loginFlags) newLogin() (*login, error) {
 	return l, nil
 }
 
-// loadLogin builds the login of the BDK configuration file: LoadConfig's
+// loadLogin builds the login of the BDK configuration file: bdkconfig.Load's
 // errors name the file, the line and the key, and are returned as they are.
 func loadLogin(file string) (*login, error) {
 	cfg, err := bdkconfig.Load(file)
