@@ -22,29 +22,20 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-const botName = "test-bot"
+const botName = testkit.BotName
 
 // Shared helpers of the module's tests, under this package's short names.
 var (
 	botKey               = testkit.RSAKey
 	get                  = testkit.Get
 	localhostCertificate = testkit.LocalhostCertificate
+	newPod               = testkit.NewPod
+	loginCalls           = testkit.LoginCalls
+	oboUsername          = testkit.OBOUsername
 )
 
 // fastRetry keeps retried login calls quick in tests.
 var fastRetry = symauth.RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond}
-
-// newPod starts a symauthtest server with botName registered, closed at the
-// end of the test.
-func newPod(t testing.TB) *symauthtest.Server {
-	t.Helper()
-	srv := symauthtest.NewServer()
-	t.Cleanup(srv.Close)
-	if _, err := srv.RegisterUser(botName, botKey().Public()); err != nil {
-		t.Fatal(err)
-	}
-	return srv
-}
 
 // rsaConfig is a valid RSAConfig for botName against srv.
 func rsaConfig(srv *symauthtest.Server) symauth.RSAConfig {
@@ -79,11 +70,6 @@ func newBotClient(t testing.TB, srv *symauthtest.Server) (*http.Client, *symauth
 	t.Helper()
 	sess := symauth.NewSession(newRSA(t, rsaConfig(srv)))
 	return &http.Client{Transport: symauth.NewTransport(sess, srv.Client().Transport)}, sess
-}
-
-// loginCalls is how many RSA logins srv has seen, at the pod and the key manager.
-func loginCalls(srv *symauthtest.Server) (pod, km int) {
-	return srv.Calls("/login/pubkey/authenticate"), srv.Calls("/relay/pubkey/authenticate")
 }
 
 // recordingServer is an https server for 127.0.0.1 and localhost that records

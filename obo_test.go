@@ -10,29 +10,13 @@ import (
 	"testing"
 
 	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/internal/testkit"
 	"github.com/symauth/symauth/symauthtest"
 )
 
-const appID = "test-app"
+const appID = testkit.AppID
 
-// newOBOPod starts a server with the OBO app registered (RSA key botKey) and
-// users alice and bob, who installed it, and carol, who did not.
-func newOBOPod(t testing.TB) *symauthtest.Server {
-	t.Helper()
-	srv := newPod(t)
-	if err := srv.RegisterApp(appID, botKey().Public()); err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range []string{"alice", "bob", "carol"} {
-		if _, err := srv.RegisterUser(u, botKey().Public()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := srv.InstallApp(appID, "alice", "bob"); err != nil {
-		t.Fatal(err)
-	}
-	return srv
-}
+var newOBOPod = testkit.NewOBOPod
 
 func newOBO(t testing.TB, cfg symauth.OBOConfig) *symauth.OBO {
 	t.Helper()
@@ -41,16 +25,6 @@ func newOBO(t testing.TB, cfg symauth.OBOConfig) *symauth.OBO {
 		t.Fatal(err)
 	}
 	return o
-}
-
-// oboUsername is obo.Username(name), which must succeed.
-func oboUsername(t testing.TB, obo *symauth.OBO, name string) symauth.TokenSource {
-	t.Helper()
-	src, err := obo.Username(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return src
 }
 
 // oboUserID is obo.UserID(id), which must succeed.
