@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rsa"
 	"errors"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -311,6 +312,117 @@ func TestGoexitInSourceReachesWaitersAtOnce(t *testing.T) {
 		}
 		if waited := time.Since(start); waited != 0 {
 			t.Fatalf("waited %v (virtual time) for a login that had ended", waited)
+		}
+	})
+}
+
+// Behaviour 13 with two endpoints that refuse every token (one missing
+// entitlement covers several admin endpoints), called in turn: each is
+// remembered on its own.
+func TestTwoRefusingEndpointsCostNoLoginLoop(t *testing.T) {
+	srv := newPod(t)
+	client, _ := newBotClient(t, srv)
+	a, b := "/pod/v1/admin/user/1/features", "/pod/v1/admin/user/2/features"
+	srv.InjectFault(a, symauthtest.Fault{Status: http.StatusUnauthorized})
+	srv.InjectFault(b, symauthtest.Fault{Status: http.StatusUnauthorized})
+	for i := range 10 {
+		path := a
+		if i%2 == 1 {
+			path = b
+		}
+		get(t, client, srv.URL+path)
+	}
+	if pod, _ := loginCalls(srv); pod > 3 {
+		t.Fatalf("10 requests to 2 refusing endpoints: %d logins, %d session checks; want at most 3 logins",
+			pod, srv.Calls(symauthtest.PathSessionInfo))
+	}
+}
+
+// Behaviour 13 while the session check is slow: the 401s from the refusing
+// endpoint that arrive meanwhile wait for its answer instead of logging in.
+func TestRefusalCheckInFlightIsWaitedFor(t *testing.T) {
+	srv := newPod(t)
+	client, _ := newBotClient(t, srv)
+	const blocked = "/pod/v1/admin/blocked"
+	hold := make(chan struct{})
+	checking := make(chan struct{}, 1)
+	srv.InjectFault(symauthtest.PathSessionInfo, symauthtest.Fault{Hold: hold, Reached: checking, Times: 1})
+	const requests = 5
+	arrived := make(chan struct{}, 2+requests)
+	srv.InjectFault(blocked, symauthtest.Fault{Status: http.StatusUnauthorized, Reached: arrived})
+	done := make(chan error, requests)
+	send := func() {
+		resp, err := client.Get(srv.URL + blocked)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}
+	go send()
+	<-checking // the first request's replay was refused: its session check is held
+	for range requests - 1 {
+		go send()
+	}
+	for range 2 + requests - 1 { // the first request and its replay, then one each
+		<-arrived
+	}
+	close(hold)
+	for range requests {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if pod, _ := loginCalls(srv); pod != 2 {
+		t.Fatalf("%d requests to one refusing endpoint while its session check was slow: %d logins; want 2", requests, pod)
+	}
+}
+
+// Refresh is "force a login", not "the server rejected this token": a
+// source whose token did not change (read from a vault, a fake in tests) may
+// answer the same value again.
+func TestRefreshOfAnUnchangedTokenIsNoFailure(t *testing.T) {
+	src := sourceFunc(func(context.Context) (*symauth.Token, error) {
+		return &symauth.Token{SessionToken: "from-the-vault"}, nil // a new *Token, the same value
+	})
+	sess := symauth.NewSession(src)
+	ctx := context.Background()
+	if _, err := sess.Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sess.Refresh(ctx); err != nil {
+		t.Errorf("Refresh: %v; want the source's token", err)
+	}
+	if _, err := sess.Token(ctx); err != nil {
+		t.Errorf("Token after Refresh: %v; want the token, not the failure backoff", err)
+	}
+}
+
+// panickingHandler is a user's slog.Handler with a bug.
+type panickingHandler struct{ slog.Handler }
+
+func (panickingHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (panickingHandler) Handle(context.Context, slog.Record) error {
+	panic("log shipper bug")
+}
+
+// Behaviour 14: a Logger's handler is plugged-in code run on the login
+// goroutine too: its panic, even when logging the panic, is an error.
+func TestPanickingLogHandlerDoesNotCrash(t *testing.T) {
+	inChild(t, func(t *testing.T) {
+		src := sourceFunc(func(context.Context) (*symauth.Token, error) {
+			return &symauth.Token{SessionToken: "s"}, nil
+		})
+		sess := symauth.NewSessionWithOptions(src, symauth.SessionOptions{Logger: slog.New(panickingHandler{})})
+		var wg sync.WaitGroup
+		errs := make([]error, 5)
+		for i := range errs {
+			wg.Go(func() { _, errs[i] = sess.Token(context.Background()) })
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil && !strings.Contains(err.Error(), "log shipper bug") {
+				t.Fatalf("err = %v", err)
+			}
 		}
 	})
 }

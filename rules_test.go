@@ -3,6 +3,7 @@ package symauth_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io"
@@ -319,4 +320,104 @@ func TestRejectByTwoObserversLogsInOnce(t *testing.T) {
 	if tok, _ := sess.Reject(context.Background(), seen); tok != got[0] {
 		t.Fatal("a late Reject of the old token dropped the new one")
 	}
+}
+
+// instrumented is what a metrics or tracing layer (otelhttp.NewTransport,
+// a retry layer) does to the base: it wraps the *http.Transport.
+type instrumented struct{ next http.RoundTripper }
+
+func (i instrumented) RoundTrip(r *http.Request) (*http.Response, error) { return i.next.RoundTrip(r) }
+
+// Behaviour 8: behind a wrapper (otelhttp, a retry layer) a proxy cannot be
+// seen: plain http gets no token through it.
+func TestPlainHTTPLoopbackThroughAWrappedProxy(t *testing.T) {
+	srv := newPod(t)
+	proxy := newPlainRecordingServer(t) // answers every request itself: a forward proxy
+	proxyURL, _ := url.Parse(proxy.URL)
+	inner := &http.Transport{Proxy: http.ProxyURL(proxyURL)}
+	t.Cleanup(inner.CloseIdleConnections)
+	cfg := rsaConfig(srv)
+	cfg.AgentURL = "http://localhost:9" // the agent sidecar on plain http
+	client := &http.Client{Transport: symauth.NewTransport(newRSA(t, cfg), instrumented{inner})}
+	get(t, client, "http://localhost:9/agent/v4/stream/x/message/create")
+	headers, _ := proxy.requests()
+	if len(headers) != 1 {
+		t.Fatalf("the proxy saw %d requests", len(headers))
+	}
+	for _, name := range []string{symauth.HeaderSessionToken, symauth.HeaderKeyManagerToken} {
+		if headers[0].Get(name) != "" {
+			t.Errorf("the proxy got %s in clear over plain http", name)
+		}
+	}
+}
+
+// Behaviour 3: a gzip-encoded 401 whose body stalls (net/http's gzip reader
+// holds a lock across the read, so Close cannot interrupt it) does not hold
+// the replay either.
+func TestStalledGzip401BodyIsNotWaitedFor(t *testing.T) {
+	defer symauth.SetMaxDrainTime(50 * time.Millisecond)()
+	release := make(chan struct{})
+	var calls atomic.Int32
+	api := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Content-Encoding", "gzip")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte{0x1f}) // the first byte of a gzip header; the rest never comes
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	}))
+	api.TLS = &tls.Config{Certificates: []tls.Certificate{localhostCertificate(t)}}
+	api.StartTLS()
+	t.Cleanup(api.Close)
+	t.Cleanup(func() { close(release) })
+	var n atomic.Int32
+	src := sourceFunc(func(context.Context) (*symauth.Token, error) {
+		return &symauth.Token{SessionToken: "s" + string(rune('0'+n.Add(1)))}, nil
+	})
+	client := &http.Client{Transport: symauth.NewTransport(src, api.Client().Transport), Timeout: 3 * time.Second}
+	start := time.Now()
+	resp, err := client.Get(api.URL + "/pod/v1/x")
+	if err != nil {
+		t.Fatalf("after %v: %v; want the replay's 200 within about maxDrainTime (50ms)", time.Since(start).Round(time.Millisecond), err)
+	}
+	resp.Body.Close()
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("RoundTrip took %v; want about maxDrainTime", d)
+	}
+}
+
+// A program that authenticates every default client —
+// http.DefaultTransport = symauth.NewTransport(auth, http.DefaultTransport) —
+// with HTTPClient nil: the login calls must not go through that Transport,
+// where they would wait for themselves. In a child process, as it replaces
+// a global.
+func TestDefaultTransportThatAuthenticatesDoesNotHoldLogins(t *testing.T) {
+	inChild(t, func(t *testing.T) {
+		srv := newPod(t)
+		old := http.DefaultTransport
+		t.Cleanup(func() { http.DefaultTransport = old })
+		http.DefaultTransport = srv.Client().Transport // the program's own default: trusts the pod's CA
+
+		cfg := rsaConfig(srv)
+		cfg.HTTPClient = nil // the shared default
+		auth := newRSA(t, cfg)
+		sess := symauth.NewSessionWithOptions(auth, symauth.SessionOptions{LoginTimeout: time.Second})
+		http.DefaultTransport = symauth.NewTransport(sess, http.DefaultTransport)
+
+		start := time.Now()
+		resp, err := http.Get(srv.URL + symauthtest.PathSessionInfo)
+		if err != nil {
+			t.Fatalf("after %v: %v; want 200", time.Since(start).Round(time.Millisecond), err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	})
 }

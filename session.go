@@ -180,15 +180,17 @@ func (s *Session) join(ctx context.Context) *flight {
 // runtime.Goexit in the source or a hook ends that goroutine only: f then
 // carries the error.
 func (s *Session) run(f *flight, callerCtx context.Context) {
+	defer func() {
+		s.mu.Lock()
+		s.inflight = nil
+		s.mu.Unlock()
+		close(f.done)
+	}()
 	returned := false
 	defer func() {
 		if !returned {
 			f.tok, f.err = nil, s.pluginFailure(recover())
 		}
-		s.mu.Lock()
-		s.inflight = nil
-		s.mu.Unlock()
-		close(f.done)
 	}()
 	f.tok, f.err = s.login(callerCtx)
 	returned = true
@@ -199,11 +201,12 @@ func (s *Session) run(f *flight, callerCtx context.Context) {
 // logged with its stack and starts the failure backoff.
 func (s *Session) pluginFailure(value any) error {
 	err := &panicError{value: value}
+	s.recordFailure(err)
 	if s.logger != nil {
+		defer func() { _ = recover() }() // the logger may be what panicked
 		s.logger.LogAttrs(context.Background(), slog.LevelError, "symauth: login failed", slog.String("error", err.Error()),
 			slog.String("stack", string(debug.Stack())))
 	}
-	s.recordFailure(err)
 	return err
 }
 
@@ -320,12 +323,13 @@ func (s *Session) login(callerCtx context.Context) (*Token, error) {
 }
 
 // checkAnswer checks the token a source answered: there is one, it is not the
-// token just rejected, and headers can carry it.
+// token the server just rejected (a source may answer the same token to a
+// Refresh), and headers can carry it.
 func checkAnswer(t, dropped *Token, cause LoginCause, report *login.Report) error {
 	switch {
 	case t == nil:
 		return errors.New("symauth: token source returned no token and no error")
-	case dropped != nil && cause != CauseExpiry && sameCredential(t, dropped):
+	case dropped != nil && cause == CauseRejected && sameCredential(t, dropped):
 		return errors.New("symauth: the token source answered the token the server had just rejected: " +
 			"a cache inside it did not hear of the rejection (pass the context on to a Session, or give the Session the uncached source)")
 	}

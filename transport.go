@@ -179,17 +179,24 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 
-	// 401: the token is rejected, unless this endpoint rejects every token
-	// and the session is still the one it rejected.
+	// 401: the token is rejected, unless this endpoint refuses every token
+	// (or is being checked for it) and the session still holds the token.
 	target := targetOf(req)
-	if st.refused.refuses(target, tok, st.session.clock()) && st.session.current.Load() == tok {
-		return resp, nil
+	if ref := st.refused.lookup(target, st.session.clock()); ref != nil && st.session.current.Load() == tok {
+		select {
+		case <-ref.settled:
+		case <-req.Context().Done():
+			return resp, nil
+		}
+		if ref.refusing {
+			return resp, nil
+		}
 	}
 	st.session.Invalidate(tok)
 	if !replayable(req) {
 		return resp, nil
 	}
-	drainAndClose(resp.Body)
+	drainAndClose(resp)
 	st.session.logReplay(req)
 	if tok, err = st.session.token(req.Context()); err != nil {
 		return nil, err
@@ -221,12 +228,12 @@ const maxCheckTime = 10 * time.Second
 // judgeRefusal is called when target rejected tok, just obtained: either the
 // session ended again between the login and the replay (or its key manager
 // token did), or target refuses every token. A call that needs the same
-// tokens tells which, once per rejection whatever the number of requests
-// that saw it. Only a refusal is remembered; a session that ended costs the
-// next request a login, as usual.
+// tokens tells which, once per endpoint: the requests that meet a 401 there
+// meanwhile wait for its answer. Only a refusal is remembered; a session
+// that ended costs the next request a login, as usual.
 func (t *Transport) judgeRefusal(st *transportState, req *http.Request, g grant, target string, tok *Token) {
-	if st.refused.suspect(target, tok, st.session.clock()) {
-		st.refused.settle(target, tok, t.sessionAlive(st, req, g, target, tok), st.session.clock())
+	if ref := st.refused.begin(target, st.session.clock()); ref != nil {
+		st.refused.settle(target, ref, t.sessionAlive(st, req, g, target, tok), st.session.clock())
 	}
 }
 
@@ -256,7 +263,7 @@ func (t *Transport) sessionAlive(st *transportState, req *http.Request, g grant,
 	if err != nil {
 		return true
 	}
-	drainAndClose(resp.Body)
+	drainAndClose(resp)
 	return resp.StatusCode != http.StatusUnauthorized
 }
 
@@ -343,11 +350,15 @@ func (t *Transport) base() http.RoundTripper {
 	return http.DefaultTransport
 }
 
-// proxied reports whether base sends req through a proxy, as far as it can
-// tell: an *http.Transport whose Proxy names one (or fails) does.
+// proxied reports whether base may send req through a proxy: unless it is
+// an *http.Transport whose Proxy names none for req, it may (a wrapper could
+// hide one), so plain http gets no token through it.
 func proxied(base http.RoundTripper, req *http.Request) bool {
 	ht, ok := base.(*http.Transport)
-	if !ok || ht.Proxy == nil {
+	if !ok {
+		return true
+	}
+	if ht.Proxy == nil {
 		return false
 	}
 	proxy, err := ht.Proxy(req)
@@ -416,65 +427,111 @@ func replayable(req *http.Request) bool {
 	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 }
 
-// drainAndClose reads a little of body, so that the connection can be reused,
-// and closes it; a body that takes longer than maxDrainTime is closed then,
-// which ends the read and the connection.
-func drainAndClose(body io.ReadCloser) {
-	stop := time.AfterFunc(maxDrainTime, func() { _ = body.Close() })
-	_, _ = io.CopyN(io.Discard, body, maxDrainBytes)
-	stop.Stop()
-	_ = body.Close()
+// drainAndClose reads a little of resp's body, so that the connection can be
+// reused, and closes it, waiting maxDrainTime at most. A body that takes
+// longer is closed then, which ends the read and the connection; a body that
+// net/http decompresses cannot be interrupted by Close while a read holds
+// it, so that one is read and closed on a goroutine of its own, which ends
+// with the connection.
+func drainAndClose(resp *http.Response) {
+	body := resp.Body
+	drain := func() {
+		_, _ = io.CopyN(io.Discard, body, maxDrainBytes)
+		_ = body.Close()
+	}
+	if !resp.Uncompressed {
+		stop := time.AfterFunc(maxDrainTime, func() { _ = body.Close() })
+		drain()
+		stop.Stop()
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		drain()
+	}()
+	timer := time.NewTimer(maxDrainTime)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+	}
 }
 
-// refusingTargets remembers the endpoint that rejected a token just obtained
-// while the session was alive: it refuses every token (a proxy, a
-// firewall, a missing entitlement), and its later 401s with that token cost
-// no login while the session still holds the token. The memory ends after
-// refusalMemory, so that even a bot calling nothing else tries again.
+// refusingTargets remembers the endpoints that rejected a token just obtained
+// while the session was alive: they refuse every token (a proxy, a
+// firewall, a missing entitlement), and their later 401s cost no login. Each
+// memory ends after refusalMemory, so that even a bot calling nothing else
+// tries again; at most maxRefusingTargets are kept. It is safe for
+// concurrent use.
 type refusingTargets struct {
 	mu       sync.Mutex
-	target   string    // the endpoint that rejected a fresh token
-	tok      *Token    // the token it rejected
-	refusing bool      // the session was alive: target refuses tok
-	until    time.Time // end of the memory
+	byTarget map[string]*refusal
 }
 
-const refusalMemory = time.Minute
+// refusal is what is known of one endpoint.
+type refusal struct {
+	settled  chan struct{} // closed once the session check has answered
+	refusing bool          // set before settled is closed: the session was alive
+	until    time.Time     // end of the memory
+}
+
+const (
+	refusalMemory      = time.Minute
+	maxRefusingTargets = 64
+)
 
 // targetOf names the endpoint of req: scheme, host and path.
 func targetOf(req *http.Request) string {
 	return req.URL.Scheme + "://" + strings.ToLower(req.URL.Host) + req.URL.Path
 }
 
-// refuses reports whether target is known to refuse tok while its session
-// is alive.
-func (r *refusingTargets) refuses(target string, tok *Token, now time.Time) bool {
+// lookup returns what is known of target at now: a check in flight, or a
+// refusal; nil when nothing is.
+func (r *refusingTargets) lookup(target string, now time.Time) *refusal {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.refusing && r.tok == tok && r.target == target && now.Before(r.until)
+	if ref := r.byTarget[target]; ref != nil && now.Before(ref.until) {
+		return ref
+	}
+	return nil
 }
 
-// suspect records that target rejected tok, just obtained, and reports
-// whether the caller is to check the session and settle: only the first
-// caller, and not when another endpoint rejected tok too (the session ended).
-func (r *refusingTargets) suspect(target string, tok *Token, now time.Time) bool {
+// begin starts the check of target, which just rejected a fresh token, and
+// returns it for the caller to settle; nil when a check or a refusal is in
+// effect already, or when the memory is full.
+func (r *refusingTargets) begin(target string, now time.Time) *refusal {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.tok == tok && now.Before(r.until) {
-		if r.target != target {
-			r.refusing = false
+	if ref := r.byTarget[target]; ref != nil && now.Before(ref.until) {
+		return nil
+	}
+	if r.byTarget == nil {
+		r.byTarget = map[string]*refusal{}
+	}
+	for t, ref := range r.byTarget {
+		if !now.Before(ref.until) {
+			delete(r.byTarget, t)
 		}
-		return false
 	}
-	r.target, r.tok, r.refusing, r.until = target, tok, false, now.Add(refusalMemory)
-	return true
+	if len(r.byTarget) >= maxRefusingTargets {
+		return nil
+	}
+	ref := &refusal{settled: make(chan struct{}), until: now.Add(maxCheckTime)}
+	r.byTarget[target] = ref
+	return ref
 }
 
-// settle records what the check of suspect found.
-func (r *refusingTargets) settle(target string, tok *Token, alive bool, now time.Time) {
+// settle records what the check of ref found: a refusal is remembered for
+// refusalMemory; a session that ended leaves nothing.
+func (r *refusingTargets) settle(target string, ref *refusal, refusing bool, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.tok == tok && r.target == target {
-		r.refusing, r.until = alive, now.Add(refusalMemory)
+	ref.refusing = refusing
+	if refusing {
+		ref.until = now.Add(refusalMemory)
+	} else if r.byTarget[target] == ref {
+		delete(r.byTarget, target)
 	}
+	close(ref.settled)
 }
