@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -420,9 +421,105 @@ func TestPanickingLogHandlerDoesNotCrash(t *testing.T) {
 		}
 		wg.Wait()
 		for _, err := range errs {
-			if err != nil && !strings.Contains(err.Error(), "log shipper bug") {
-				t.Fatalf("err = %v", err)
+			if err == nil || !strings.Contains(err.Error(), "log shipper bug") {
+				t.Fatalf("err = %v; want the handler's panic as an error", err)
 			}
 		}
 	})
+}
+
+// A Logger whose handler panics: the failure it causes must come back as an
+// error, never as a nil token with a nil error.
+func TestPanickingLoggerIsAnError(t *testing.T) {
+	src := sourceFunc(func(context.Context) (*symauth.Token, error) {
+		return &symauth.Token{SessionToken: "s"}, nil
+	})
+	sess := symauth.NewSessionWithOptions(src, symauth.SessionOptions{Logger: slog.New(panickingHandler{})})
+	tok, err := sess.Token(context.Background())
+	if tok == nil && err == nil {
+		t.Fatal("Token returned a nil token and a nil error")
+	}
+}
+
+// ... and the Transport over it returns that error, without crashing.
+func TestPanickingLoggerBehindATransport(t *testing.T) {
+	inChild(t, func(t *testing.T) {
+		srv := newPod(t)
+		src := sourceFunc(func(context.Context) (*symauth.Token, error) {
+			return &symauth.Token{SessionToken: "s"}, nil
+		})
+		sess := symauth.NewSessionWithOptions(src, symauth.SessionOptions{Logger: slog.New(panickingHandler{})})
+		client := &http.Client{Transport: symauth.NewTransport(sess, srv.Client().Transport)}
+		if _, err := client.Get(srv.URL + "/pod/v1/x"); err == nil || !strings.Contains(err.Error(), "log shipper bug") {
+			t.Fatalf("err = %v; want the handler's panic as an error", err)
+		}
+	})
+}
+
+// panicOnCheck is a base (a tracing layer, a test fake) that panics on one
+// call: the session check.
+type panicOnCheck struct {
+	next     http.RoundTripper
+	panicked *atomic.Bool
+}
+
+func (p panicOnCheck) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, symauthtest.PathSessionInfo) && p.panicked.CompareAndSwap(false, true) {
+		panic("tracer bug")
+	}
+	return p.next.RoundTrip(r)
+}
+
+// A session check that panics (a base's bug, recovered by the caller) still
+// settles: later 401s of that endpoint do not wait for it.
+func TestPanickingSessionCheckSettles(t *testing.T) {
+	srv := newPod(t)
+	sess := symauth.NewSession(newRSA(t, rsaConfig(srv)))
+	client := &http.Client{Transport: symauth.NewTransport(sess, panicOnCheck{next: srv.Client().Transport, panicked: new(atomic.Bool)})}
+	const blocked = "/pod/v1/admin/blocked"
+	srv.InjectFault(blocked, symauthtest.Fault{Status: http.StatusUnauthorized})
+	func() {
+		defer func() { _ = recover() }()
+		resp, err := client.Get(srv.URL + blocked)
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+blocked, nil)
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(12 * time.Second): // past maxCheckTime (10s)
+		cancel()
+		<-done
+		t.Fatal("a request to the endpoint whose check never settled still waits after 12s (no deadline: forever)")
+	}
+	cancel()
+}
+
+// Past 64 remembered endpoints (one missing entitlement, per-user admin
+// paths), the oldest memory makes room: a further refusing endpoint costs no
+// login loop either.
+func TestRefusalMemoryFullForgetsTheOldest(t *testing.T) {
+	srv := newPod(t)
+	client, _ := newBotClient(t, srv)
+	path := func(i int) string { return fmt.Sprintf("/pod/v1/admin/user/%d/features", i) }
+	for i := range 65 {
+		srv.InjectFault(path(i), symauthtest.Fault{Status: http.StatusUnauthorized})
+		get(t, client, srv.URL+path(i))
+	}
+	before, _ := loginCalls(srv)
+	for range 10 {
+		get(t, client, srv.URL+path(64))
+	}
+	if after, _ := loginCalls(srv); after-before > 1 {
+		t.Fatalf("10 requests to the 65th refusing endpoint: %d logins; want at most 1", after-before)
+	}
 }

@@ -202,12 +202,19 @@ func (s *Session) run(f *flight, callerCtx context.Context) {
 func (s *Session) pluginFailure(value any) error {
 	err := &panicError{value: value}
 	s.recordFailure(err)
-	if s.logger != nil {
-		defer func() { _ = recover() }() // the logger may be what panicked
-		s.logger.LogAttrs(context.Background(), slog.LevelError, "symauth: login failed", slog.String("error", err.Error()),
-			slog.String("stack", string(debug.Stack())))
-	}
+	s.logPanic(err)
 	return err
+}
+
+// logPanic logs err with its stack; a panic of the logger, which may be what
+// panicked in the first place, is dropped.
+func (s *Session) logPanic(err error) {
+	if s.logger == nil {
+		return
+	}
+	defer func() { _ = recover() }()
+	s.logger.LogAttrs(context.Background(), slog.LevelError, "symauth: login failed", slog.String("error", err.Error()),
+		slog.String("stack", string(debug.Stack())))
 }
 
 // panicError is the error of a login ended by a panic or a runtime.Goexit.

@@ -232,9 +232,13 @@ const maxCheckTime = 10 * time.Second
 // meanwhile wait for its answer. Only a refusal is remembered; a session
 // that ended costs the next request a login, as usual.
 func (t *Transport) judgeRefusal(st *transportState, req *http.Request, g grant, target string, tok *Token) {
-	if ref := st.refused.begin(target, st.session.clock()); ref != nil {
-		st.refused.settle(target, ref, t.sessionAlive(st, req, g, target, tok), st.session.clock())
+	ref := st.refused.begin(target, st.session.clock())
+	if ref == nil {
+		return
 	}
+	refusing := false
+	defer func() { st.refused.settle(target, ref, refusing, st.session.clock()) }() // even if the check panics
+	refusing = t.sessionAlive(st, req, g, target, tok)
 }
 
 // sessionAlive asks Symphony whether the tokens req carried are alive, at
@@ -499,7 +503,7 @@ func (r *refusingTargets) lookup(target string, now time.Time) *refusal {
 
 // begin starts the check of target, which just rejected a fresh token, and
 // returns it for the caller to settle; nil when a check or a refusal is in
-// effect already, or when the memory is full.
+// effect already. A full memory forgets the endpoint whose memory ends first.
 func (r *refusingTargets) begin(target string, now time.Time) *refusal {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -509,13 +513,17 @@ func (r *refusingTargets) begin(target string, now time.Time) *refusal {
 	if r.byTarget == nil {
 		r.byTarget = map[string]*refusal{}
 	}
+	oldest := ""
 	for t, ref := range r.byTarget {
-		if !now.Before(ref.until) {
+		switch {
+		case !now.Before(ref.until):
 			delete(r.byTarget, t)
+		case oldest == "" || ref.until.Before(r.byTarget[oldest].until):
+			oldest = t
 		}
 	}
 	if len(r.byTarget) >= maxRefusingTargets {
-		return nil
+		delete(r.byTarget, oldest)
 	}
 	ref := &refusal{settled: make(chan struct{}), until: now.Add(maxCheckTime)}
 	r.byTarget[target] = ref
