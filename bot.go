@@ -24,10 +24,11 @@ type botLogin struct {
 	newBody func() (func(attempt int) ([]byte, error), error)
 }
 
-// token logs in. The key manager login runs together with the session login,
-// and is cancelled and ignored if simplified key delivery turns out to apply;
-// once SKD applied, later logins call the session first and the key manager
-// only if SKD no longer applies.
+// token logs in. The first login, and any after one to which simplified key
+// delivery (SKD) applied, logs in to the session first and to the key
+// manager only if SKD does not apply: with SKD, no request reaches the key
+// manager. Once a login needed the key manager, the next ones call both at
+// the same time.
 func (b *botLogin) token(ctx context.Context) (*Token, error) {
 	if b.caller.Caller == nil {
 		return nil, errors.New("symauth: a zero RSA or Cert: make it with NewRSA or NewCert")
@@ -44,10 +45,10 @@ func (b *botLogin) token(ctx context.Context) (*Token, error) {
 	switch {
 	case keyManager.URL == "":
 		return b.sessionLogin(ctx, session)
-	case b.skd.lastApplied():
-		return b.sessionThenKeyManager(ctx, session, keyManager)
-	default:
+	case b.skd.knownNotToApply():
 		return b.loginBoth(ctx, session, keyManager)
+	default: // the first login, or SKD applied to the last one
+		return b.sessionThenKeyManager(ctx, session, keyManager)
 	}
 }
 
@@ -63,7 +64,7 @@ func (b *botLogin) sessionLogin(ctx context.Context, session login.Request) (*To
 // if SKD does not apply.
 func (b *botLogin) sessionThenKeyManager(ctx context.Context, session, keyManager login.Request) (*Token, error) {
 	tok, err := b.sessionLogin(ctx, session)
-	if err != nil || b.skd.applies(ctx, b.caller, tok.SessionToken) {
+	if err != nil || b.skd.applies(ctx, tok.SessionToken) {
 		return tok, err
 	}
 	km, err := b.caller.login(ctx, keyManager)
@@ -94,7 +95,7 @@ func (b *botLogin) loginBoth(ctx context.Context, session, keyManager login.Requ
 		kmDone <- result{token: resp.Value()}
 	}()
 	tok, err := b.sessionLogin(ctx, session)
-	if err != nil || b.skd.applies(ctx, b.caller, tok.SessionToken) {
+	if err != nil || b.skd.applies(ctx, tok.SessionToken) {
 		cancelKM()
 		<-kmDone // the call has ended: nothing outlives the login
 		return tok, err

@@ -93,15 +93,16 @@ func NewCert(cfg CertConfig) (*Cert, error) {
 	if err != nil {
 		return nil, err
 	}
+	client := mutualTLSClient(cfg.Certificate, cfg.RootCAs, cfg.Proxy)
 	c := &Cert{username: leaf.Subject.CommonName}
 	c.bot = botLogin{
-		caller:   newLoginCaller(mutualTLSClient(cfg.Certificate, cfg.RootCAs, cfg.Proxy), cfg.Retry, cfg.Logger),
+		caller:   newLoginCaller(client, cfg.Retry, cfg.Logger),
 		workflow: "certificate",
 		session:  login.Request{URL: sa + certSessionLoginPath, Endpoint: certSessionLoginPath},
 	}
 	if !cfg.SkipKeyManager {
 		c.bot.keyManager = login.Request{URL: km + certKeyManagerLoginPath, Endpoint: certKeyManagerLoginPath}
-		c.bot.skd = newKeyDelivery(agent)
+		c.bot.skd = newKeyDelivery(agent, newLoginCaller(client, agentCheckRetry, cfg.Logger))
 	}
 	if cfg.CommonJWT {
 		c.bot.commonJWT = newCommonJWT(pod)

@@ -16,3 +16,15 @@ func SetMaxDrainTime(d time.Duration) (restore func()) {
 	maxDrainTime = d
 	return func() { maxDrainTime = old }
 }
+
+// SetAgentClock replaces the clock that ends the memory of the agent's
+// version check.
+func SetAgentClock(r *RSA, now func() time.Time) { r.bot.skd.now = now }
+
+// SetAgentCheckTimeout replaces the timeout of the agent's version check, and
+// returns a function that restores it.
+func SetAgentCheckTimeout(d time.Duration) (restore func()) {
+	old := agentCheckTimeout
+	agentCheckTimeout = d
+	return func() { agentCheckTimeout = old }
+}

@@ -153,31 +153,32 @@ func fuzzOracleAllowsSKD(token string) bool {
 	return allowed
 }
 
-// fuzzOracleVersionHasSKD reads the first "digits.digits" of v by hand: the
-// first run of ASCII digits followed by a dot and another digit.
+// fuzzOracleVersionHasSKD reads a version as BDK Java does, without a regular
+// expression: "Agent-", digits, ".", digits, "." and anything; 24.12 or later.
 func fuzzOracleVersionHasSKD(v string) bool {
-	isDigit := func(i int) bool { return i < len(v) && v[i] >= '0' && v[i] <= '9' }
-	for i := 0; i < len(v); i++ {
-		if !isDigit(i) || (i > 0 && isDigit(i-1)) {
-			continue // not the start of a run
-		}
-		j := i
-		for isDigit(j) {
-			j++
-		}
-		if j >= len(v) || v[j] != '.' || !isDigit(j+1) {
-			continue
-		}
-		k := j + 1
-		for isDigit(k) {
-			k++
-		}
-		major, err1 := strconv.Atoi(v[i:j])
-		minor, err2 := strconv.Atoi(v[j+1 : k])
-		if err1 != nil || err2 != nil {
-			return false
-		}
-		return major > skdMajor || major == skdMajor && minor >= skdMinor
+	rest, ok := strings.CutPrefix(v, "Agent-")
+	if !ok {
+		return false
 	}
-	return false
+	digits := func(s string) (string, string) {
+		i := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return s[:i], s[i:]
+	}
+	majorText, rest := digits(rest)
+	if majorText == "" || !strings.HasPrefix(rest, ".") {
+		return false
+	}
+	minorText, rest := digits(rest[1:])
+	if minorText == "" || !strings.HasPrefix(rest, ".") {
+		return false
+	}
+	major, err1 := strconv.Atoi(majorText)
+	minor, err2 := strconv.Atoi(minorText)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return major > skdMajor || major == skdMajor && minor >= skdMinor
 }

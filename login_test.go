@@ -3,8 +3,10 @@ package symauth_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -109,5 +111,33 @@ func TestLoginErrorNeverCarriesTokens(t *testing.T) {
 	_, err := newRSA(t, rsaConfig(srv)).Token(context.Background())
 	if err == nil || strings.Contains(err.Error(), "eyJ") || strings.Contains(err.Error(), hex) || !strings.Contains(err.Error(), "invalid token") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// A connection that breaks in the middle of a 200 login answer is a
+// transient error: the call is retried, like after a reset before it.
+func TestLoginRetriesAnAnswerCutShort(t *testing.T) {
+	srv := newPod(t)
+	var calls atomic.Int32
+	pod := newRecordingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			conn, buf, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"token\":\"abc")
+			_ = buf.Flush()
+			_ = conn.Close() // the rest never comes
+			return
+		}
+		_, _ = io.WriteString(w, `{"token":"whole"}`)
+	})
+	cfg := rsaConfig(srv)
+	cfg.PodURL, cfg.SkipKeyManager = pod.URL, true
+	cfg.HTTPClient = &http.Client{Transport: trustingTransport(t, srv, pod)}
+	tok, err := newRSA(t, cfg).Token(context.Background())
+	if err != nil || tok.SessionToken != "whole" || calls.Load() != 2 {
+		t.Fatalf("token %v, err %v after %d calls; want the second answer", tok, err, calls.Load())
 	}
 }

@@ -77,16 +77,17 @@ func NewRSA(cfg RSAConfig) (*RSA, error) {
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	client := login.ClientOrDefault(cfg.HTTPClient)
 	r := &RSA{jwt: login.JWT{Subject: cfg.Username, Signer: cfg.PrivateKey, Now: time.Now}}
 	r.bot = botLogin{
-		caller:   newLoginCaller(login.ClientOrDefault(cfg.HTTPClient), cfg.Retry, cfg.Logger),
+		caller:   newLoginCaller(client, cfg.Retry, cfg.Logger),
 		workflow: "rsa",
 		session:  login.Request{URL: pod + rsaSessionLoginPath, Endpoint: rsaSessionLoginPath},
 		newBody:  r.jwt.NewBody,
 	}
 	if !cfg.SkipKeyManager {
 		r.bot.keyManager = login.Request{URL: km + rsaKeyManagerLoginPath, Endpoint: rsaKeyManagerLoginPath}
-		r.bot.skd = newKeyDelivery(agent)
+		r.bot.skd = newKeyDelivery(agent, newLoginCaller(client, agentCheckRetry, cfg.Logger))
 	}
 	if cfg.CommonJWT {
 		r.bot.commonJWT = newCommonJWT(pod)

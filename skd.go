@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/symauth/symauth/internal/login"
 )
@@ -28,67 +29,87 @@ const (
 	skdMajor, skdMinor = 24, 12
 )
 
-// States of keyDelivery.agent.
+// What the last login found about SKD.
 const (
-	agentUnchecked int32 = iota
-	agentHasSKD
-	agentTooOld
+	skdUnknown  int32 = iota // no login yet
+	skdApplied               // the last login needed no key manager
+	skdNotApply              // the last login needed the key manager
 )
 
+// The agent's answer to the version check is remembered for agentMemory,
+// a failure included (BDK Python caches it 240 s), so that a slow or dead
+// agent costs one short call, not one per login.
+const agentMemory = 240 * time.Second
+
+// agentCheckTimeout bounds the agent's version check.
+var agentCheckTimeout = 2 * time.Second
+
+// agentCheckRetry makes the agent's version check one attempt.
+var agentCheckRetry = RetryPolicy{MaxAttempts: 1}
+
 // keyDelivery decides, login after login, whether the key manager is needed.
-// It caches what the agent's version allows. It is safe for concurrent use.
+// It is safe for concurrent use.
 type keyDelivery struct {
-	agentInfoURL string       // "" when no agent is configured
-	applied      atomic.Bool  // SKD applied to the last login
-	agent        atomic.Int32 // agentUnchecked until the agent answered
+	agentInfoURL string // "" when no agent is configured
+	caller       loginCaller
+	now          func() time.Time
+	last         atomic.Int32                // skdUnknown, skdApplied or skdNotApply
+	agent        atomic.Pointer[agentAnswer] // the agent's last answer; nil: none yet
 }
 
-func newKeyDelivery(agentURL string) *keyDelivery {
-	k := &keyDelivery{}
+// agentAnswer is what the agent's version check found, until when.
+type agentAnswer struct {
+	hasSKD bool // false also when the agent could not be asked
+	until  time.Time
+}
+
+// newKeyDelivery returns the SKD state of a bot whose agent is at agentURL
+// ("" for none), asking it through caller's client with a single attempt.
+func newKeyDelivery(agentURL string, caller loginCaller) *keyDelivery {
+	k := &keyDelivery{caller: caller, now: time.Now}
 	if agentURL != "" {
 		k.agentInfoURL = agentURL + agentInfoPath
 	}
 	return k
 }
 
-// lastApplied reports whether SKD applied to the last login.
-func (k *keyDelivery) lastApplied() bool { return k.applied.Load() }
+// knownNotToApply reports whether the last login needed the key manager, so
+// that the next one may call it together with the session login.
+func (k *keyDelivery) knownNotToApply() bool { return k.last.Load() == skdNotApply }
 
 // applies reports whether SKD applies to a session, so that no key manager
-// login is needed, and remembers the answer for the next login. It may ask the
-// agent its version, once.
-func (k *keyDelivery) applies(ctx context.Context, caller loginCaller, sessionToken string) bool {
-	ok := sessionAllowsSKD(sessionToken) && k.agentAllowsSKD(ctx, caller, sessionToken)
-	k.applied.Store(ok)
+// login is needed, and remembers the answer for the next login. It may ask
+// the agent its version: one short call, whose answer is remembered.
+func (k *keyDelivery) applies(ctx context.Context, sessionToken string) bool {
+	ok := sessionAllowsSKD(sessionToken) && k.agentAllowsSKD(ctx, sessionToken)
+	if ok {
+		k.last.Store(skdApplied)
+	} else {
+		k.last.Store(skdNotApply)
+	}
 	return ok
 }
 
 // agentAllowsSKD reports whether no agent is configured or the agent's
-// version has SKD. A definite answer from the agent is cached.
-func (k *keyDelivery) agentAllowsSKD(ctx context.Context, caller loginCaller, sessionToken string) bool {
+// version has SKD, from a remembered answer when there is one.
+func (k *keyDelivery) agentAllowsSKD(ctx context.Context, sessionToken string) bool {
 	if k.agentInfoURL == "" {
 		return true
 	}
-	switch k.agent.Load() {
-	case agentHasSKD:
-		return true
-	case agentTooOld:
-		return false
+	now := k.now()
+	if a := k.agent.Load(); a != nil && now.Before(a.until) {
+		return a.hasSKD
 	}
+	ctx, cancel := context.WithTimeout(ctx, agentCheckTimeout)
+	defer cancel()
 	var info agentInfo
-	err := caller.call(ctx, login.Request{
+	err := k.caller.call(ctx, login.Request{
 		Method: http.MethodGet, URL: k.agentInfoURL, Endpoint: agentInfoPath,
 		Header: http.Header{canonicalSessionToken: {sessionToken}},
 	}, &info)
-	if err != nil {
-		return false // doubt: use the key manager, ask again next time
-	}
-	if versionHasSKD(info.Version) {
-		k.agent.Store(agentHasSKD)
-		return true
-	}
-	k.agent.Store(agentTooOld)
-	return false
+	hasSKD := err == nil && versionHasSKD(info.Version) // doubt: use the key manager
+	k.agent.Store(&agentAnswer{hasSKD: hasSKD, until: now.Add(agentMemory)})
+	return hasSKD
 }
 
 // agentInfo is the part of GET /agent/v1/info that matters here.
@@ -98,10 +119,12 @@ type agentInfo struct {
 
 func (a *agentInfo) Required() (string, string) { return a.Version, "version" }
 
-var agentVersion = regexp.MustCompile(`(\d+)\.(\d+)`)
+// agentVersion is BDK Java's pattern of an agent version: "Agent-24.12.2-…".
+var agentVersion = regexp.MustCompile(`^Agent-(\d+)\.(\d+)\..*`)
 
 // versionHasSKD reports whether an agent version such as
-// "Agent-24.12.2-build" is 24.12 or later; false when it cannot be read.
+// "Agent-24.12.2-build" is 24.12 or later; false when it does not match
+// BDK's pattern, as in BDK.
 func versionHasSKD(version string) bool {
 	m := agentVersion.FindStringSubmatch(version)
 	if m == nil {

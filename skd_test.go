@@ -3,9 +3,12 @@ package symauth_test
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/internal/testkit"
 	"github.com/symauth/symauth/symauthtest"
 )
 
@@ -56,8 +59,8 @@ func TestSimplifiedKeyDelivery(t *testing.T) {
 			}
 			relay := srv.Calls(symauthtest.PathRelay)
 			switch {
-			case tc.wantSKD && relay > 1:
-				t.Fatalf("SKD applies, yet %d key manager logins (at most the first, cancelled)", relay)
+			case tc.wantSKD && relay != 0:
+				t.Fatalf("SKD applies, yet %d key manager logins; want none, the first login included (behaviour 17)", relay)
 			case !tc.wantSKD && relay != 3:
 				t.Fatalf("SKD does not apply: %d key manager logins; want 3", relay)
 			}
@@ -83,23 +86,29 @@ func TestSKDTokenHasNoKeyManagerToken(t *testing.T) {
 }
 
 // An agent that does not answer its version is a doubt: the key manager login
-// happens, and the agent is asked again next time.
+// happens. The failure is remembered for 240 s, as BDK Python does: the
+// next logins in that time ask no agent, and the first one after asks again.
 func TestSKDAgentDownMeansKeyManager(t *testing.T) {
 	srv := newSKDPod(t, true, "Agent-25.1.0")
-	srv.InjectFault(symauthtest.PathAgentInfo, symauthtest.Fault{Status: http.StatusBadRequest, Times: 1})
+	srv.InjectFault(symauthtest.PathAgentInfo, symauthtest.Fault{Status: http.StatusServiceUnavailable, Times: 1})
 	cfg := rsaConfig(srv)
 	cfg.AgentURL = srv.URL
 	auth := newRSA(t, cfg)
+	clock := testkit.NewClock()
+	symauth.SetAgentClock(auth, clock.Now)
+	for i := range 2 {
+		tok, err := auth.Token(context.Background())
+		if err != nil || tok.KeyManagerToken == "" {
+			t.Fatalf("login %d, agent down: token %v, err %v; want a key manager token", i+1, tok, err)
+		}
+	}
+	if got := srv.Calls(symauthtest.PathAgentInfo); got != 1 {
+		t.Fatalf("agent asked %d times; want once: one attempt, remembered", got)
+	}
+	clock.Advance(241 * time.Second)
 	tok, err := auth.Token(context.Background())
-	if err != nil || tok.KeyManagerToken == "" {
-		t.Fatalf("agent down: token %v, err %v; want a key manager token", tok, err)
-	}
-	tok, err = auth.Token(context.Background())
 	if err != nil || tok.KeyManagerToken != "" {
-		t.Fatalf("agent back: token %v, err %v; want SKD", tok, err)
-	}
-	if got := srv.Calls(symauthtest.PathAgentInfo); got != 2 {
-		t.Fatalf("agent asked %d times; want 2 (a failure is not cached)", got)
+		t.Fatalf("agent back, 241 s later: token %v, err %v; want SKD", tok, err)
 	}
 }
 
@@ -121,5 +130,44 @@ func TestSKDNoLongerAllowed(t *testing.T) {
 	}
 	if got := srv.Calls(symauthtest.PathRelay); got != relayBefore+1 {
 		t.Fatalf("key manager logins %d → %d; want one more", relayBefore, got)
+	}
+}
+
+// With the agent down — refusing connections, or accepting and never
+// answering — a login under SKD costs one short version check, remembered:
+// the login is not held for the retry budget or the login timeout.
+func TestSKDAgentDownCostsOneShortCall(t *testing.T) {
+	defer symauth.SetAgentCheckTimeout(100 * time.Millisecond)()
+	hang := make(chan struct{})
+	var hangingCalls atomic.Int32
+	hanging := newRecordingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		hangingCalls.Add(1)
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	})
+	t.Cleanup(func() { close(hang) })
+	for name, agentURL := range map[string]string{"refused": "https://" + closedAddr(t), "hanging": hanging.URL} {
+		t.Run(name, func(t *testing.T) {
+			srv := newSKDPod(t, true, "Agent-25.1.0")
+			cfg := rsaConfig(srv)
+			cfg.AgentURL = agentURL
+			cfg.HTTPClient = &http.Client{Transport: trustingTransport(t, srv, hanging)}
+			auth := newRSA(t, cfg)
+			for i := range 2 {
+				start := time.Now()
+				tok, err := auth.Token(context.Background())
+				if err != nil || tok.KeyManagerToken == "" {
+					t.Fatalf("login %d: token %v, err %v; want a key manager token", i+1, tok, err)
+				}
+				if took := time.Since(start); took > 3*time.Second {
+					t.Fatalf("login %d took %v; want the logins plus one short check at most", i+1, took)
+				}
+			}
+		})
+	}
+	if n := hangingCalls.Load(); n != 1 {
+		t.Fatalf("the hanging agent was asked %d times; want once (one attempt, remembered)", n)
 	}
 }

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -145,7 +144,7 @@ type User struct {
 	DisplayName    string
 	Title          string
 	Company        string
-	CompanyID      string // a number or a string, depending on the pod
+	CompanyID      string // a number or a string, depending on the pod; "" when null or absent
 	Location       string
 	AvatarURL      string
 	AvatarSmallURL string
@@ -176,7 +175,7 @@ func (c *userClaim) user() (*User, error) {
 	return &User{
 		ID: id, Username: c.Username, EmailAddress: c.EmailAddress, FirstName: c.FirstName,
 		LastName: c.LastName, DisplayName: c.DisplayName, Title: c.Title, Company: c.Company,
-		CompanyID: strings.Trim(string(c.CompanyID), `"`), Location: c.Location,
+		CompanyID: jsonText(c.CompanyID), Location: c.Location,
 		AvatarURL: c.AvatarURL, AvatarSmallURL: c.AvatarSmallURL,
 	}, nil
 }
@@ -320,10 +319,26 @@ type podCertAnswer struct {
 
 func (a *podCertAnswer) Required() (string, string) { return a.Certificate, "certificate" }
 
-// userIdentityClaims are the claims of a user identity JWT.
+// userIdentityClaims are the claims of a user identity JWT. Real pods write
+// sub as a JSON number (PROTOCOL.md): it hides the string Subject of the
+// registered claims, and is not checked.
 type userIdentityClaims struct {
 	jwt.RegisteredClaims
-	User *userClaim `json:"user"`
+	Sub  json.RawMessage `json:"sub"`
+	User *userClaim      `json:"user"`
+}
+
+// jsonText is a JSON string's text, a number's digits, "" for null or nothing.
+func jsonText(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String()
+	}
+	return ""
 }
 
 // VerifyUserJWT verifies a user identity JWT that the app's front end got from

@@ -74,7 +74,9 @@ func (s *Server) handlePodCert(w http.ResponseWriter, r *http.Request) {
 // IssueUserIdentityJWT returns the user identity JWT that Symphony's client
 // extension API gives the front end of extension app appID for the user
 // called username: RS512, signed with the server's key (whose certificate
-// PathPodCert serves), claims aud = appID, sub = the user id in decimal,
+// PathPodCert serves), claims aud = appID, sub = the user id as a JSON
+// number (as real pods write it: BDK Java's test payload has
+// "sub":699220675788807),
 // iss = "Symphony Communication Services LLC.", iat and exp = now + lifetime
 // (per Options.Now; a lifetime <= 0 makes an already expired JWT), and user,
 // an object with the user's id, emailAddress, username, firstName,
@@ -99,7 +101,7 @@ func (s *Server) IssueUserIdentityJWT(appID, username string, lifetime time.Dura
 	avatars := s.URL + "/avatars/" + strconv.FormatInt(u.id, 10)
 	token, err := jwt.NewWithClaims(jwt.SigningMethodRS512, jwt.MapClaims{
 		"aud": appID,
-		"sub": strconv.FormatInt(u.id, 10),
+		"sub": u.id, // a JSON number, as real pods send it
 		"iss": identityIssuer,
 		"iat": now.Unix(),
 		"exp": now.Add(lifetime).Unix(),

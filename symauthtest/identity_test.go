@@ -56,6 +56,7 @@ func TestPodCertVerifiesIdentityJWT(t *testing.T) {
 	pub := podCertKey(t, s)
 	var claims struct {
 		jwt.RegisteredClaims
+		Sub  json.Number  `json:"sub"` // a JSON number, as real pods write it
 		User identityUser `json:"user"`
 	}
 	parser := jwt.NewParser(
@@ -69,7 +70,7 @@ func TestPodCertVerifiesIdentityJWT(t *testing.T) {
 	if _, err := parser.ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return pub, nil }); err != nil {
 		t.Fatalf("identity JWT does not verify with the podcert key: %v", err)
 	}
-	if claims.Subject != strconv.FormatInt(id, 10) || !claims.ExpiresAt.Equal(clock.Now().Add(10*time.Minute).Truncate(time.Second)) {
+	if claims.Sub.String() != strconv.FormatInt(id, 10) || !claims.ExpiresAt.Equal(clock.Now().Add(10*time.Minute).Truncate(time.Second)) {
 		t.Errorf("claims = %+v", claims.RegisteredClaims)
 	}
 	u := claims.User
@@ -82,6 +83,9 @@ func TestPodCertVerifiesIdentityJWT(t *testing.T) {
 	payload := map[string]any{}
 	if _, _, err := jwt.NewParser().ParseUnverified(raw, jwt.MapClaims(payload)); err != nil {
 		t.Fatal(err)
+	}
+	if _, isNumber := payload["sub"].(float64); !isNumber {
+		t.Errorf("sub is %T; real pods write a JSON number", payload["sub"])
 	}
 	user, _ := payload["user"].(map[string]any)
 	for _, k := range []string{"id", "emailAddress", "username", "firstName", "lastName", "displayName", "company", "companyId", "location", "avatarUrl", "avatarSmallUrl"} {

@@ -191,6 +191,9 @@ func (c *Caller) newRequest(ctx context.Context, lr Request) (*retryablehttp.Req
 func (c *Caller) checkRetry(endpoint string) retryablehttp.CheckRetry {
 	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
 		retry, checkErr := shouldRetry(ctx, resp, err)
+		if !retry && checkErr == nil && resp != nil && resp.StatusCode == http.StatusOK {
+			retry, err = readAnswer(ctx, resp)
+		}
 		if retry && c.logger != nil {
 			attrs := []slog.Attr{slog.String("endpoint", endpoint)}
 			if resp != nil {
@@ -202,6 +205,27 @@ func (c *Caller) checkRetry(endpoint string) retryablehttp.CheckRetry {
 		}
 		return retry, checkErr
 	}
+}
+
+// readAnswer reads the body of a 200 answer while the retry policy still
+// can act on it: a connection that breaks in the middle of the answer is a
+// transient error like any other, and retried. resp.Body is replaced by what
+// was read (and, when retries are exhausted, the read's error).
+func readAnswer(ctx context.Context, resp *http.Response) (retry bool, err error) {
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	_ = resp.Body.Close()
+	resp.Body = io.NopCloser(io.MultiReader(bytes.NewReader(data), errorReader{err}))
+	return err != nil && ctx.Err() == nil, err
+}
+
+// errorReader fails every read with err; none when err is nil.
+type errorReader struct{ err error }
+
+func (r errorReader) Read([]byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	return 0, io.EOF
 }
 
 // shouldRetry is go-retryablehttp's default policy (network errors, 429 and
