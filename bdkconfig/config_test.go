@@ -853,3 +853,48 @@ func TestConfigZeroValue(t *testing.T) {
 		t.Error("URLs of a zero Config")
 	}
 }
+
+// Simplified key delivery, as BDK Java decides it: an agent section that only
+// inherits the top level's host is "not configured", so the session's claim
+// alone decides and the agent is not asked (a pod without an agent answers
+// 404 there); an agent section that sets its host is asked.
+func TestConfigSKDAgentConfiguredOrNot(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		agent        string
+		wantAsked    bool
+		wantKMLogins int
+	}{
+		{"no agent section", "", false, 0},
+		{"agent section with its own host", "agent:\n  host: 127.0.0.1\n", true, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, err := symauthtest.Start(symauthtest.Options{SimplifiedKeyDelivery: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(srv.Close)
+			if _, err := srv.RegisterUser(botName, botKey().Public()); err != nil {
+				t.Fatal(err)
+			}
+			srv.InjectFault(symauthtest.PathAgentInfo, symauthtest.Fault{Status: http.StatusNotFound})
+			dir := t.TempDir()
+			writeFiles(t, dir, map[string][]byte{"ca.pem": srv.CACertPEM(), "keys/bot.pem": pemKey(t, botKey())})
+			cfg := loadConfig(t, writeConfig(t, dir, serverKeys(srv)+rsaBotSection+tc.agent))
+			sess, err := cfg.Session()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sess.Token(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			asked := srv.Calls(symauthtest.PathAgentInfo)
+			if (asked > 0) != tc.wantAsked {
+				t.Errorf("the agent was asked %d times; want asked = %v", asked, tc.wantAsked)
+			}
+			if _, km := loginCalls(srv); km != tc.wantKMLogins {
+				t.Errorf("%d key manager logins; want %d", km, tc.wantKMLogins)
+			}
+		})
+	}
+}

@@ -20,6 +20,7 @@ type server struct {
 	cfg       ServerConfig
 	line      int      // the line of the section, or of the top-level host; 0 when unknown
 	portGiven bool     // the port was written (not defaulted)
+	explicit  bool     // the section sets its scheme, host, port or context (or load balancing)
 	url       string   // the base URL; "" when there is no host
 	proxyURL  *url.URL // the effective proxy, password included; nil: from the environment
 }
@@ -79,6 +80,9 @@ func (p *configParser) loadBalancedAgent(agent section, srv *server) (*server, e
 		line:     node.line,
 	}
 	nodeSrv, err := p.serverKeys(node, defaults)
+	if nodeSrv != nil {
+		nodeSrv.explicit = true
+	}
 	if err == nil && nodeSrv.url == "" {
 		err = p.errorf(node.line, node.key("host"), "missing")
 	}
@@ -147,6 +151,7 @@ func (p *configParser) serverKeys(s section, parent *server) (*server, error) {
 			return nil, err
 		}
 	}
+	srv.explicit = scheme.set() || host.set() || portVal.set() || context.set()
 	px, pxURL, err := p.proxy(s)
 	if err != nil {
 		return nil, err
