@@ -28,3 +28,6 @@ func SetAgentCheckTimeout(d time.Duration) (restore func()) {
 	agentCheckTimeout = d
 	return func() { agentCheckTimeout = old }
 }
+
+// SetOBOClock replaces the clock that tells how fresh the app's session is.
+func SetOBOClock(o *OBO, now func() time.Time) { o.now = now }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/symauth/symauth/internal/login"
@@ -67,6 +68,9 @@ type OBO struct {
 	idPath   string   // the user step's path format, by user id
 	namePath string   // the user step's path format, by username
 	origins  *origins // where the users' tokens may go; nil: not known
+
+	lastLogin atomic.Pointer[appLogin] // the app's last login; nil: none yet
+	now       func() time.Time         // nil: time.Now
 }
 
 // NewOBO validates cfg and returns the OBO app. It does not touch the network.
@@ -214,22 +218,28 @@ func (a *oboApp) Token(ctx context.Context) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Token{SessionToken: resp.Value()}, nil
+	tok := &Token{SessionToken: resp.Value()}
+	a.obo.lastLogin.Store(&appLogin{tok: tok, at: a.obo.clock()})
+	return tok, nil
 }
 
 // oboUser obtains a user's session with the app's session.
 type oboUser struct {
 	obo           *OBO
 	url, endpoint string
+	known         atomic.Bool // a user step succeeded: the pod knows this user
 }
 
-// Token obtains a user session. If the pod refuses the app session (401), the
-// app session is obtained again — once, shared with every other user — and
-// the user step retried once.
 func (u *oboUser) symphonyOrigins() *origins { return u.obo.origins }
 
 func (u *oboUser) sourceLogger() *slog.Logger { return u.obo.caller.Logger() }
 
+// Token obtains a user session. The pod answers 401 to the user step both
+// for a user it does not know and for an app session that ended. For a user
+// this source has logged in before, or when the app's login is more than
+// appFreshFor old, it is taken for the app session: that is obtained again —
+// once, shared with every other user — and the user step retried once.
+// Otherwise it is about the user, and costs no app login.
 func (u *oboUser) Token(ctx context.Context) (*Token, error) {
 	login.ReportOf(ctx).SetWorkflow(u.obo.workflow)
 	app, err := u.obo.app.Token(ctx)
@@ -237,14 +247,40 @@ func (u *oboUser) Token(ctx context.Context) (*Token, error) {
 		return nil, err
 	}
 	tok, err := u.login(ctx, app)
-	if !isUnauthorized(err) {
-		return tok, err
+	if !isUnauthorized(err) || !u.known.Load() && u.obo.appAlive(app) {
+		return tok, err // a user never seen, refused with a fresh app session: the pod refuses this user
 	}
 	u.obo.app.Invalidate(app)
 	if app, err = u.obo.app.Token(ctx); err != nil {
 		return nil, err
 	}
 	return u.login(ctx, app)
+}
+
+// appFreshFor is how long after the app's login a 401 to a user step is taken
+// to be about the user (unknown, not allowed: the pod answers 401 to both),
+// so that a burst of unknown users costs no app login. Past it, a 401 logs
+// the app in again, once, shared by every user.
+const appFreshFor = 30 * time.Second
+
+// appAlive reports whether app, the app session a user step was refused
+// with, is the one the app's last login obtained less than appFreshFor ago.
+func (o *OBO) appAlive(app *Token) bool {
+	l := o.lastLogin.Load()
+	return l != nil && l.tok == app && o.clock().Sub(l.at) < appFreshFor
+}
+
+// appLogin is the app's last login: its session and when it was obtained.
+type appLogin struct {
+	tok *Token
+	at  time.Time
+}
+
+func (o *OBO) clock() time.Time {
+	if o.now != nil {
+		return o.now()
+	}
+	return time.Now()
 }
 
 func (u *oboUser) login(ctx context.Context, app *Token) (*Token, error) {
@@ -255,5 +291,6 @@ func (u *oboUser) login(ctx context.Context, app *Token) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
+	u.known.Store(true)
 	return &Token{SessionToken: resp.Value()}, nil
 }

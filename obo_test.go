@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/symauth/symauth"
 	"github.com/symauth/symauth/internal/testkit"
@@ -159,5 +160,40 @@ func TestNewOBOValidation(t *testing.T) {
 		if src, err := obo.Username(name); src != nil || err == nil || !strings.Contains(err.Error(), "OBO username") {
 			t.Errorf("Username(%q) = %v, %v; want no source and an error", name, src, err)
 		}
+	}
+}
+
+// The pod answers 401 to the user step for a user it does not know, as it
+// does for an app session that ended. Unknown users soon after the app's
+// login cost no app login, other users keep working, and later an app
+// session that really ended is obtained again, once.
+func TestOBOUnknownUsersCostNoAppLogin(t *testing.T) {
+	srv := newOBOPod(t)
+	obo := newOBO(t, symauth.OBOConfig{PodURL: srv.URL, AppID: appID, PrivateKey: botKey(), HTTPClient: srv.Client(), Retry: fastRetry})
+	clock := testkit.NewClock()
+	symauth.SetOBOClock(obo, clock.Now)
+	if _, err := oboUsername(t, obo, "alice").Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"nobody-1", "nobody-2", "nobody-3", "nobody-4", "nobody-5"} {
+		_, err := oboUsername(t, obo, name).Token(context.Background())
+		var authErr *symauth.AuthError
+		if !errors.As(err, &authErr) || authErr.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("unknown user %s: %v; want the pod's 401", name, err)
+		}
+	}
+	if apps := srv.Calls(symauthtest.PathAppLogin); apps != 1 {
+		t.Fatalf("%d app logins for 5 unknown users; want 1 (the first)", apps)
+	}
+	if _, err := oboUsername(t, obo, "bob").Token(context.Background()); err != nil {
+		t.Fatalf("a known user after the unknown ones: %v", err)
+	}
+	srv.RevokeSessions() // the app session ends
+	clock.Advance(31 * time.Second)
+	if _, err := oboUsername(t, obo, "alice").Token(context.Background()); err != nil {
+		t.Fatalf("after the app session ended: %v; want one app login and the user's session", err)
+	}
+	if apps := srv.Calls(symauthtest.PathAppLogin); apps != 2 {
+		t.Fatalf("%d app logins; want 2", apps)
 	}
 }

@@ -26,6 +26,11 @@
 // IssueUserIdentityJWT makes the user identity JWT a front end would get,
 // verifiable with the certificate that GET /pod/v1/podcert serves.
 //
+// As a real pod does, the RSA on-behalf-of user step answers 401 for a user it
+// does not know — the same status as for an app session that ended — and
+// the certificate variant 404; a user who has not installed the app gets
+// 403. User identity JWTs carry sub as a JSON number, as real pods write it.
+//
 // User login answers (and the RSA on-behalf-of answer) also carry a Common
 // JWT "authorizationToken": "Bearer …", bound to the new session and valid
 // for Options.BearerLifetime; POST /login/idm/tokens with a sessionToken
