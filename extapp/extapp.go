@@ -40,6 +40,7 @@ const (
 // that each is talking to the real other (the circle of trust).
 type Config struct {
 	PodURL     string              // e.g. "https://acme.symphony.com"
+	Store      TokenStore          // where Authenticate keeps the token pairs; nil: in memory
 	AppID      string              // the app's id: the JWT's sub and the user JWTs' aud
 	PrivateKey crypto.Signer       // the app's RSA key
 	HTTPClient *http.Client        // sends the calls to the pod; nil: a default shared by all apps
@@ -57,17 +58,29 @@ type App struct {
 	podCertURL string
 	now        func() time.Time
 
-	mu    sync.Mutex
-	pairs map[string]tokenPair // by app token, until expiry
+	store TokenStore
 
-	certMu  sync.Mutex
-	podCert *x509.Certificate // cached after the first successful fetch
+	certMu    sync.Mutex
+	podCert   *x509.Certificate // the last certificate fetched; nil: none yet
+	fetching  *certFetch        // the fetch in flight; nil: none
+	lastStale time.Time         // when a signature last failed to verify with podCert
 }
 
-type tokenPair struct {
-	symphonyToken string
-	expireAt      time.Time
+// certFetch is one fetch of the pod certificate, shared by every caller.
+type certFetch struct {
+	done chan struct{} // closed when the fetch has ended
+	cert *x509.Certificate
+	err  error
 }
+
+// Bounds of the pod certificate's fetch: one fetch takes at most
+// certFetchTimeout, whatever the callers' contexts; a signature that does
+// not verify fetches the certificate again (it may have been rotated) at most
+// once per certRefetchEvery.
+const (
+	certFetchTimeout = 30 * time.Second
+	certRefetchEvery = time.Minute
+)
 
 // Tokens is the answer of an extension app authentication: the
 // app token the backend made and the Symphony token the pod made. The front
@@ -190,15 +203,17 @@ func New(cfg Config) (*App, error) {
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	return &App{
+	a := &App{
 		appID:      cfg.AppID,
 		jwt:        login.JWT{Subject: cfg.AppID, Signer: cfg.PrivateKey, Now: time.Now},
 		caller:     login.NewCaller(login.ClientOrDefault(cfg.HTTPClient), login.Retry(cfg.Retry), nil),
 		loginURL:   pod + extensionAppLoginPath,
 		podCertURL: pod + podCertPath,
-		now:        time.Now,
-		pairs:      map[string]tokenPair{},
-	}, nil
+	}
+	if a.store = cfg.Store; a.store == nil {
+		a.store = newMemoryStore(a.clock)
+	}
+	return a, nil
 }
 
 var errZeroApp = errors.New("extapp: a zero App: make it with New")
@@ -258,42 +273,79 @@ func (a *App) Authenticate(ctx context.Context) (*Tokens, error) {
 		return nil, &symauth.AuthError{Endpoint: extensionAppLoginPath, StatusCode: http.StatusOK, Message: "the pod answered another app token than the one sent"}
 	}
 	tokens := &Tokens{AppID: a.appID, AppToken: appToken, SymphonyToken: ans.SymphonyToken, ExpireAt: unixTime(ans.ExpireAt)}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.prune()
-	a.pairs[appToken] = tokenPair{symphonyToken: ans.SymphonyToken, expireAt: tokens.ExpireAt}
+	if err := a.store.Save(ctx, *tokens); err != nil {
+		return nil, fmt.Errorf("extapp: keeping the token pair: %w", err)
+	}
 	return tokens, nil
 }
 
-// ValidateTokens reports whether appToken and symphonyToken are a pair this
-// app obtained from Authenticate and that has not expired. The comparison
-// takes constant time.
-func (a *App) ValidateTokens(appToken, symphonyToken string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.prune()
-	p, ok := a.pairs[appToken]
-	return ok && subtle.ConstantTimeCompare([]byte(p.symphonyToken), []byte(symphonyToken)) == 1
-}
+// storeTimeout bounds ValidateTokens' call to the TokenStore.
+const storeTimeout = 5 * time.Second
 
-// prune forgets expired pairs. a.mu is held.
-func (a *App) prune() {
-	now := a.clock()
-	for k, p := range a.pairs {
-		if !p.expireAt.IsZero() && !now.Before(p.expireAt) {
-			delete(a.pairs, k)
-		}
+// ValidateTokens reports whether appToken and symphonyToken are a pair this
+// app (or, with a shared TokenStore, another replica) obtained from
+// Authenticate and that has not expired. The comparison takes constant
+// time. A store that fails counts as no pair.
+func (a *App) ValidateTokens(appToken, symphonyToken string) bool {
+	if a.store == nil {
+		return false
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	t, ok, err := a.store.Load(ctx, appToken)
+	if err != nil || !ok || !t.ExpireAt.IsZero() && !a.clock().Before(t.ExpireAt) {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(t.SymphonyToken), []byte(symphonyToken)) == 1
 }
 
 // PodCertificate returns the pod's certificate, whose key signs user identity
-// JWTs. It is fetched from the pod once and cached.
+// JWTs. It is fetched once and cached; one fetch at a time runs, shared by
+// every caller, each of whom stops waiting when its own ctx ends.
 func (a *App) PodCertificate(ctx context.Context) (*x509.Certificate, error) {
+	return a.podCertificate(ctx, nil)
+}
+
+// podCertificate returns the cached certificate, unless it is stale (the one
+// a signature did not verify with), when it fetches it again.
+func (a *App) podCertificate(ctx context.Context, stale *x509.Certificate) (*x509.Certificate, error) {
+	a.certMu.Lock()
+	if a.podCert != nil && a.podCert != stale {
+		cert := a.podCert
+		a.certMu.Unlock()
+		return cert, nil
+	}
+	f := a.fetching
+	if f == nil {
+		f = &certFetch{done: make(chan struct{})}
+		a.fetching = f
+		go a.fetchPodCertificate(context.WithoutCancel(ctx), f)
+	}
+	a.certMu.Unlock()
+	select {
+	case <-f.done:
+		return f.cert, f.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// fetchPodCertificate runs the fetch of f, and caches what it got.
+func (a *App) fetchPodCertificate(ctx context.Context, f *certFetch) {
+	defer close(f.done)
+	ctx, cancel := context.WithTimeout(ctx, certFetchTimeout)
+	defer cancel()
+	f.cert, f.err = a.fetchCertificate(ctx)
 	a.certMu.Lock()
 	defer a.certMu.Unlock()
-	if a.podCert != nil {
-		return a.podCert, nil
+	if f.err == nil {
+		a.podCert = f.cert
 	}
+	a.fetching = nil
+}
+
+// fetchCertificate gets the pod certificate: PEM, with an RSA key.
+func (a *App) fetchCertificate(ctx context.Context) (*x509.Certificate, error) {
 	var ans podCertAnswer
 	if err := a.call(ctx, login.Request{Method: http.MethodGet, URL: a.podCertURL, Endpoint: podCertPath}, &ans); err != nil {
 		return nil, err
@@ -309,8 +361,21 @@ func (a *App) PodCertificate(ctx context.Context) (*x509.Certificate, error) {
 	if _, ok := cert.PublicKey.(*rsa.PublicKey); !ok {
 		return nil, &symauth.AuthError{Endpoint: podCertPath, StatusCode: http.StatusOK, Message: "the certificate's key is not RSA"}
 	}
-	a.podCert = cert
 	return cert, nil
+}
+
+// staleAllowed reports whether a signature that did not verify with cert may
+// fetch the certificate again now: once per certRefetchEvery at most, so
+// that forged JWTs cannot turn into a stream of fetches.
+func (a *App) staleAllowed() bool {
+	a.certMu.Lock()
+	defer a.certMu.Unlock()
+	now := a.clock()
+	if !a.lastStale.IsZero() && now.Sub(a.lastStale) < certRefetchEvery {
+		return false
+	}
+	a.lastStale = now
+	return true
 }
 
 type podCertAnswer struct {
@@ -350,13 +415,13 @@ func (a *App) VerifyUserJWT(ctx context.Context, token string) (*User, error) {
 	if err != nil {
 		return nil, err
 	}
-	var claims userIdentityClaims
-	_, err = jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return cert.PublicKey, nil },
-		jwt.WithValidMethods([]string{"RS512"}),
-		jwt.WithAudience(a.appID),
-		jwt.WithExpirationRequired(),
-		jwt.WithTimeFunc(a.clock),
-	)
+	claims, err := a.parseUserJWT(token, cert)
+	if errors.Is(err, jwt.ErrTokenSignatureInvalid) && a.staleAllowed() {
+		// The pod's certificate may have been rotated: fetch it again, once.
+		if fresh, ferr := a.podCertificate(ctx, cert); ferr == nil && fresh != cert {
+			claims, err = a.parseUserJWT(token, fresh)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("extapp: user identity JWT refused: %w", jwtReason(err))
 	}
@@ -364,6 +429,18 @@ func (a *App) VerifyUserJWT(ctx context.Context, token string) (*User, error) {
 		return nil, errors.New("extapp: user identity JWT refused: it has no user claim")
 	}
 	return claims.User.user()
+}
+
+// parseUserJWT verifies token with cert's key and returns its claims.
+func (a *App) parseUserJWT(token string, cert *x509.Certificate) (*userIdentityClaims, error) {
+	var claims userIdentityClaims
+	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return cert.PublicKey, nil },
+		jwt.WithValidMethods([]string{"RS512"}),
+		jwt.WithAudience(a.appID),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(a.clock),
+	)
+	return &claims, err
 }
 
 // jwtReason returns the golang-jwt sentinel error behind err, whose text
