@@ -164,3 +164,26 @@ func TestCertCommonJWT(t *testing.T) {
 		t.Fatalf("renewals: %d", got)
 	}
 }
+
+// As BDK Java does, a 401 to a request in Common JWT mode renews the bearer
+// first, through /login/idm/tokens, and logs in again only if the pod refuses
+// the session there.
+func TestCommonJWT401RenewsTheBearerFirst(t *testing.T) {
+	srv, clock := commonJWTPod(t)
+	client, _ := commonJWTClient(t, srv, clock, srv.Client().Transport)
+	get(t, client, srv.URL+symauthtest.PathSessionInfo)
+	srv.InjectFault(symauthtest.PathSessionInfo, symauthtest.Fault{Status: http.StatusUnauthorized, Times: 1})
+	if status, _ := get(t, client, srv.URL+symauthtest.PathSessionInfo); status != http.StatusOK {
+		t.Fatalf("status %d; want the replay's 200", status)
+	}
+	if renewals, logins := srv.Calls(symauthtest.PathIDMTokens), srv.Calls(symauthtest.PathLogin); renewals != 1 || logins != 1 {
+		t.Fatalf("%d renewals and %d logins; want 1 renewal and only the first login", renewals, logins)
+	}
+	srv.RevokeSessions() // now the session itself ends: the renewal is refused, a login follows
+	if status, _ := get(t, client, srv.URL+symauthtest.PathSessionInfo); status != http.StatusOK {
+		t.Fatalf("after the session ended: %d", status)
+	}
+	if logins := srv.Calls(symauthtest.PathLogin); logins != 2 {
+		t.Fatalf("%d logins; want 2", logins)
+	}
+}

@@ -307,9 +307,14 @@ func (s *Session) login(callerCtx context.Context) (*Token, error) {
 
 	var t *Token
 	var err error
-	if renew := renewal(s.src); renew != nil && cause == CauseExpiry {
+	switch renew := renewal(s.src); {
+	case renew != nil && cause == CauseExpiry:
 		t, err = renew(ctx, s.current.Load()) // expired, not rejected: renew it
-	} else {
+	case renew != nil && cause == CauseRejected && dropped != nil && dropped.CommonJWT:
+		// As BDK Java: a rejected bearer is renewed first; the renewal logs
+		// in again if the pod refuses the session.
+		t, err = renew(ctx, dropped)
+	default:
 		t, err = s.src.Token(ctx)
 	}
 	if err == nil {
