@@ -34,7 +34,10 @@ type CertConfig struct {
 	Certificate    tls.Certificate // CN = bot username; see ParsePKCS12 and ParsePEM
 	RootCAs        *x509.CertPool  // nil: system roots
 	SkipKeyManager bool            // never log in to the key manager
-	Retry          RetryPolicy     // retries of each login call; zero: the default
+
+	// SkipAgentVersionCheck: as RSAConfig.SkipAgentVersionCheck.
+	SkipAgentVersionCheck bool
+	Retry                 RetryPolicy // retries of each login call; zero: the default
 
 	// Proxy chooses the proxy of the login calls; nil: from the environment
 	// (HTTPS_PROXY, NO_PROXY), as http.DefaultTransport does.
@@ -102,7 +105,7 @@ func NewCert(cfg CertConfig) (*Cert, error) {
 	}
 	if !cfg.SkipKeyManager {
 		c.bot.keyManager = login.Request{URL: km + certKeyManagerLoginPath, Endpoint: certKeyManagerLoginPath}
-		c.bot.skd = newKeyDelivery(agent, newLoginCaller(client, agentCheckRetry, cfg.Logger))
+		c.bot.skd = newKeyDelivery(skdAgent(agent, cfg.SkipAgentVersionCheck), newLoginCaller(client, agentCheckRetry, cfg.Logger))
 	}
 	if cfg.CommonJWT {
 		c.bot.commonJWT = newCommonJWT(pod)

@@ -254,7 +254,11 @@ func (u *oboUser) Token(ctx context.Context) (*Token, error) {
 	if app, err = u.obo.app.Token(ctx); err != nil {
 		return nil, err
 	}
-	return u.login(ctx, app)
+	tok, err = u.login(ctx, app)
+	if isUnauthorized(err) {
+		u.known.Store(false) // refused with a fresh app session too: the pod refuses this user now
+	}
+	return tok, err
 }
 
 // appFreshFor is how long after the app's login a 401 to a user step is taken

@@ -523,3 +523,48 @@ func TestRefusalMemoryFullForgetsTheOldest(t *testing.T) {
 		t.Fatalf("10 requests to the 65th refusing endpoint: %d logins; want at most 1", after-before)
 	}
 }
+
+// A user the pod knew and now refuses (deactivated, app uninstalled for
+// them) must not cost one app login per attempt.
+func TestOBOKnownUserRefusedLaterCostsOneAppLogin(t *testing.T) {
+	srv := newOBOPod(t)
+	obo := newOBO(t, symauth.OBOConfig{PodURL: srv.URL, AppID: appID, PrivateKey: botKey(), HTTPClient: srv.Client(), Retry: fastRetry})
+	alice := oboUsername(t, obo, "alice")
+	if _, err := alice.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	srv.InjectFault(symauthtest.PathOBOUsername("alice"), symauthtest.Fault{Status: http.StatusUnauthorized})
+	for range 5 {
+		if _, err := alice.Token(context.Background()); err == nil {
+			t.Fatal("want the pod's 401")
+		}
+	}
+	if apps := srv.Calls(symauthtest.PathAppLogin); apps > 2 {
+		t.Fatalf("%d app logins for 5 attempts of one refused user; want at most 2", apps)
+	}
+}
+
+// A caller that gives up during the agent check must not make the bot use
+// the key manager for the next 240 s.
+func TestSKDCheckOfAnEndedLoginIsNotRemembered(t *testing.T) {
+	srv := newSKDPod(t, true, "Agent-25.1.0")
+	cfg := rsaConfig(srv)
+	cfg.AgentURL = srv.URL
+	auth := newRSA(t, cfg)
+	hold := make(chan struct{})
+	defer close(hold)
+	reached := make(chan struct{}, 1)
+	srv.InjectFault(symauthtest.PathAgentInfo, symauthtest.Fault{Hold: hold, Reached: reached, Times: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-reached; cancel() }()
+	_, _ = auth.Token(ctx) // the caller gives up during the check
+	srv.ResetCalls()
+	for range 3 {
+		if _, err := auth.Token(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, km := loginCalls(srv); km != 0 {
+		t.Fatalf("%d key manager logins on a pod where SKD applies, after one cancelled login; want 0", km)
+	}
+}

@@ -36,8 +36,13 @@ type RSAConfig struct {
 	Username       string        // the bot's username: the JWT's sub
 	PrivateKey     crypto.Signer // *rsa.PrivateKey, or any signer with an RSA public key (HSM, KMS)
 	SkipKeyManager bool          // never log in to the key manager
-	HTTPClient     *http.Client  // sends the login calls (proxy, root CAs); nil: a default shared by all sources
-	Retry          RetryPolicy   // retries of each login call; zero: the default
+
+	// SkipAgentVersionCheck makes simplified key delivery trust the session
+	// token's claim alone, without asking AgentURL its version, as BDK Java
+	// does when a configuration names no agent of its own.
+	SkipAgentVersionCheck bool
+	HTTPClient            *http.Client // sends the login calls (proxy, root CAs); nil: a default shared by all sources
+	Retry                 RetryPolicy  // retries of each login call; zero: the default
 
 	// CommonJWT makes requests carry "Authorization: Bearer …" instead of
 	// the sessionToken header (opt-in; the pod must support it). The bearer
@@ -87,7 +92,7 @@ func NewRSA(cfg RSAConfig) (*RSA, error) {
 	}
 	if !cfg.SkipKeyManager {
 		r.bot.keyManager = login.Request{URL: km + rsaKeyManagerLoginPath, Endpoint: rsaKeyManagerLoginPath}
-		r.bot.skd = newKeyDelivery(agent, newLoginCaller(client, agentCheckRetry, cfg.Logger))
+		r.bot.skd = newKeyDelivery(skdAgent(agent, cfg.SkipAgentVersionCheck), newLoginCaller(client, agentCheckRetry, cfg.Logger))
 	}
 	if cfg.CommonJWT {
 		r.bot.commonJWT = newCommonJWT(pod)

@@ -63,6 +63,14 @@ type agentAnswer struct {
 	until  time.Time
 }
 
+// skdAgent is the agent whose version SKD checks: none when skip is set.
+func skdAgent(agentURL string, skip bool) string {
+	if skip {
+		return ""
+	}
+	return agentURL
+}
+
 // newKeyDelivery returns the SKD state of a bot whose agent is at agentURL
 // ("" for none), asking it through caller's client with a single attempt.
 func newKeyDelivery(agentURL string, caller loginCaller) *keyDelivery {
@@ -82,9 +90,12 @@ func (k *keyDelivery) knownNotToApply() bool { return k.last.Load() == skdNotApp
 // the agent its version: one short call, whose answer is remembered.
 func (k *keyDelivery) applies(ctx context.Context, sessionToken string) bool {
 	ok := sessionAllowsSKD(sessionToken) && k.agentAllowsSKD(ctx, sessionToken)
-	if ok {
+	switch {
+	case ctx.Err() != nil:
+		// The login ended meanwhile: it learnt nothing to remember.
+	case ok:
 		k.last.Store(skdApplied)
-	} else {
+	default:
 		k.last.Store(skdNotApply)
 	}
 	return ok
@@ -100,6 +111,7 @@ func (k *keyDelivery) agentAllowsSKD(ctx context.Context, sessionToken string) b
 	if a := k.agent.Load(); a != nil && now.Before(a.until) {
 		return a.hasSKD
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, agentCheckTimeout)
 	defer cancel()
 	var info agentInfo
@@ -108,7 +120,9 @@ func (k *keyDelivery) agentAllowsSKD(ctx context.Context, sessionToken string) b
 		Header: http.Header{canonicalSessionToken: {sessionToken}},
 	}, &info)
 	hasSKD := err == nil && versionHasSKD(info.Version) // doubt: use the key manager
-	k.agent.Store(&agentAnswer{hasSKD: hasSKD, until: now.Add(agentMemory)})
+	if parent.Err() == nil { // a login that ended during the check learnt nothing about the agent
+		k.agent.Store(&agentAnswer{hasSKD: hasSKD, until: now.Add(agentMemory)})
+	}
 	return hasSKD
 }
 

@@ -229,14 +229,15 @@ func (p *configParser) build(c *Config, ld *loaded) error {
 	switch {
 	case ld.botKey != nil:
 		auth, err := symauth.NewRSA(symauth.RSAConfig{
-			PodURL:        s.podURL,
-			KeyManagerURL: s.keyManagerURL,
-			AgentURL:      skdAgentURL(s, ld),
-			Username:      c.Bot.Username,
-			PrivateKey:    ld.botKey,
-			HTTPClient:    loginClient,
-			Retry:         c.Retry,
-			CommonJWT:     c.CommonJWT,
+			PodURL:                s.podURL,
+			KeyManagerURL:         s.keyManagerURL,
+			AgentURL:              s.agentURL,
+			SkipAgentVersionCheck: !ld.servers["agent"].explicit,
+			Username:              c.Bot.Username,
+			PrivateKey:            ld.botKey,
+			HTTPClient:            loginClient,
+			Retry:                 c.Retry,
+			CommonJWT:             c.CommonJWT,
 		})
 		if err != nil {
 			return p.wrap(ld.botLine, "bot", "", err)
@@ -247,15 +248,16 @@ func (p *configParser) build(c *Config, ld *loaded) error {
 			return err
 		}
 		auth, err := symauth.NewCert(symauth.CertConfig{
-			SessionAuthURL: s.sessionAuthURL,
-			KeyManagerURL:  s.keyManagerURL,
-			AgentURL:       skdAgentURL(s, ld),
-			Certificate:    *ld.botCert,
-			RootCAs:        ld.roots,
-			Retry:          c.Retry,
-			Proxy:          proxy,
-			CommonJWT:      c.CommonJWT,
-			PodURL:         s.podURL,
+			SessionAuthURL:        s.sessionAuthURL,
+			KeyManagerURL:         s.keyManagerURL,
+			AgentURL:              s.agentURL,
+			SkipAgentVersionCheck: !ld.servers["agent"].explicit,
+			Certificate:           *ld.botCert,
+			RootCAs:               ld.roots,
+			Retry:                 c.Retry,
+			Proxy:                 proxy,
+			CommonJWT:             c.CommonJWT,
+			PodURL:                s.podURL,
 		})
 		if err != nil {
 			return p.wrap(ld.botLine, "bot", "", err)
@@ -303,18 +305,4 @@ func (p *configParser) needMutualTLS(ld *loaded, what string) error {
 		}
 	}
 	return nil
-}
-
-// skdAgentURL is the agent URL to give a bot's login. BDK Java asks the agent
-// its version for simplified key delivery only when the agent section sets
-// its scheme, host, port or context: an agent that only inherits the top
-// level's is "not configured", and the session's claim alone decides (a pod
-// without an agent answers 404 there). That agent is then on the pod's
-// origin, which "" means too; one that inherits a host other than the pod's
-// is still given, and asked.
-func skdAgentURL(s *configState, ld *loaded) string {
-	if !ld.servers["agent"].explicit && s.agentURL == s.podURL {
-		return ""
-	}
-	return s.agentURL
 }

@@ -898,3 +898,34 @@ func TestConfigSKDAgentConfiguredOrNot(t *testing.T) {
 		})
 	}
 }
+
+// BDK Java: an agent section that sets none of scheme, host, port, context
+// is "not configured", whatever the pod section sets: /agent/v1/info is not
+// asked. Here the pod section sets its own host.
+func TestConfigInheritedAgentNotAskedWhenPodHasItsOwnHost(t *testing.T) {
+	srv, err := symauthtest.Start(symauthtest.Options{SimplifiedKeyDelivery: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	if _, err := srv.RegisterUser(botName, botKey().Public()); err != nil {
+		t.Fatal(err)
+	}
+	srv.InjectFault(symauthtest.PathAgentInfo, symauthtest.Fault{Status: http.StatusNotFound})
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string][]byte{"ca.pem": srv.CACertPEM(), "keys/bot.pem": pemKey(t, botKey())})
+	cfg := loadConfig(t, writeConfig(t, dir, serverKeys(srv)+rsaBotSection+"pod:\n  host: localhost\n"))
+	sess, err := cfg.Session()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sess.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if asked := srv.Calls(symauthtest.PathAgentInfo); asked != 0 {
+		t.Errorf("the unconfigured agent was asked %d times; want 0", asked)
+	}
+	if _, km := loginCalls(srv); km != 0 {
+		t.Errorf("%d key manager logins with SKD; want 0", km)
+	}
+}
