@@ -17,7 +17,9 @@
 //
 // RSA: the bot signs a short-lived RS512 JWT (sub = username, exp = now + 240 s)
 // with its private key and POSTs it to the pod's /login/pubkey/authenticate and
-// the key manager's /relay/pubkey/authenticate, concurrently; they answer with
+// the key manager's /relay/pubkey/authenticate (the first login asks the
+// session first, since simplified key delivery may make the key manager
+// unneeded; later ones call both concurrently); they answer with
 // the session token and the key manager token. Certificate: the bot POSTs to
 // /sessionauth/v1/authenticate and /keyauth/v1/authenticate over mutual TLS.
 // Login calls are retried with exponential backoff and jitter after network
