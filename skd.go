@@ -120,7 +120,8 @@ func (k *keyDelivery) agentAllowsSKD(ctx context.Context, sessionToken string) b
 		Header: http.Header{canonicalSessionToken: {sessionToken}},
 	}, &info)
 	hasSKD := err == nil && versionHasSKD(info.Version) // doubt: use the key manager
-	if parent.Err() == nil {                            // a login that ended during the check learnt nothing about the agent
+	// A login that ended during the check learnt nothing about the agent.
+	if parent.Err() == nil {
 		k.agent.Store(&agentAnswer{hasSKD: hasSKD, until: now.Add(agentMemory)})
 	}
 	return hasSKD
