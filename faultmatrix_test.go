@@ -161,7 +161,10 @@ func TestFaultMatrixTLS(t *testing.T) {
 		start := time.Now()
 		_, err := mustCert(t, cfg).Token(context.Background())
 		var authErr *symauth.AuthError
-		if !errors.As(err, &authErr) || authErr.StatusCode != 0 || !strings.Contains(err.Error(), "tls") {
+		// Over HTTP/2 the refusal sometimes surfaces as the connection that
+		// could not be established, its TLS alert lost by net/http.
+		if !errors.As(err, &authErr) || authErr.StatusCode != 0 ||
+			!strings.Contains(err.Error(), "tls") && !strings.Contains(err.Error(), "http2: client conn could not be established") {
 			t.Fatalf("err = %v; want an *AuthError from the TLS handshake", err)
 		}
 		if d := time.Since(start); d > 5*time.Second {
