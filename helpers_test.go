@@ -32,6 +32,7 @@ var (
 	newPod               = testkit.NewPod
 	loginCalls           = testkit.LoginCalls
 	oboUsername          = testkit.OBOUsername
+	closedAddr           = testkit.ClosedAddr
 )
 
 // fastRetry keeps retried login calls quick in tests.
@@ -166,17 +167,3 @@ func (c *closeRecorder) wasClosed() bool {
 type usersSource struct{ src symauth.TokenSource }
 
 func (u usersSource) Token(ctx context.Context) (*symauth.Token, error) { return u.src.Token(ctx) }
-
-// closedAddr is a loopback address nothing listens on.
-func closedAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}

@@ -177,6 +177,10 @@ func TestPanicsInPluggedCodeAreErrors(t *testing.T) {
 			ok := sourceFunc(func(context.Context) (*symauth.Token, error) { return &symauth.Token{SessionToken: "s"}, nil })
 			return symauth.NewSessionWithOptions(ok, symauth.SessionOptions{OnLogin: func(symauth.LoginEvent) { panic("hook bug") }})
 		}, "hook bug"},
+		{"the Logger's handler panics, and again logging that", func() *symauth.Session {
+			ok := sourceFunc(func(context.Context) (*symauth.Token, error) { return &symauth.Token{SessionToken: "s"}, nil })
+			return symauth.NewSessionWithOptions(ok, symauth.SessionOptions{Logger: slog.New(panickingHandler{})})
+		}, "log shipper bug"},
 		{"source calls runtime.Goexit", func() *symauth.Session {
 			return symauth.NewSession(sourceFunc(func(context.Context) (*symauth.Token, error) { runtime.Goexit(); return nil, nil }))
 		}, "runtime.Goexit"},
@@ -406,42 +410,8 @@ func (panickingHandler) Handle(context.Context, slog.Record) error {
 	panic("log shipper bug")
 }
 
-// Behaviour 14: a Logger's handler is plugged-in code run on the login
-// goroutine too: its panic, even when logging the panic, is an error.
-func TestPanickingLogHandlerDoesNotCrash(t *testing.T) {
-	inChild(t, func(t *testing.T) {
-		src := sourceFunc(func(context.Context) (*symauth.Token, error) {
-			return &symauth.Token{SessionToken: "s"}, nil
-		})
-		sess := symauth.NewSessionWithOptions(src, symauth.SessionOptions{Logger: slog.New(panickingHandler{})})
-		var wg sync.WaitGroup
-		errs := make([]error, 5)
-		for i := range errs {
-			wg.Go(func() { _, errs[i] = sess.Token(context.Background()) })
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err == nil || !strings.Contains(err.Error(), "log shipper bug") {
-				t.Fatalf("err = %v; want the handler's panic as an error", err)
-			}
-		}
-	})
-}
-
-// A Logger whose handler panics: the failure it causes must come back as an
-// error, never as a nil token with a nil error.
-func TestPanickingLoggerIsAnError(t *testing.T) {
-	src := sourceFunc(func(context.Context) (*symauth.Token, error) {
-		return &symauth.Token{SessionToken: "s"}, nil
-	})
-	sess := symauth.NewSessionWithOptions(src, symauth.SessionOptions{Logger: slog.New(panickingHandler{})})
-	tok, err := sess.Token(context.Background())
-	if tok == nil && err == nil {
-		t.Fatal("Token returned a nil token and a nil error")
-	}
-}
-
-// ... and the Transport over it returns that error, without crashing.
+// A panicking Logger's error reaches the caller of a Transport too, without
+// crashing it.
 func TestPanickingLoggerBehindATransport(t *testing.T) {
 	inChild(t, func(t *testing.T) {
 		srv := newPod(t)

@@ -166,7 +166,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	g := t.grant(st, req)
 	if g == grantNone {
 		bodyClosed = true
-		return t.base().RoundTrip(withoutTokens(req))
+		resp, err := t.base().RoundTrip(withoutTokens(req))
+		if resp != nil {
+			resp.Request = req
+		}
+		return resp, err
 	}
 
 	tok, err := st.session.token(req.Context())

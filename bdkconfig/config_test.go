@@ -855,9 +855,10 @@ func TestConfigZeroValue(t *testing.T) {
 }
 
 // Simplified key delivery, as BDK Java decides it: an agent section that only
-// inherits the top level's host is "not configured", so the session's claim
-// alone decides and the agent is not asked (a pod without an agent answers
-// 404 there); an agent section that sets its host is asked.
+// inherits the top level's host is "not configured" — whatever the pod
+// section sets — so the session's claim alone decides and the agent is not
+// asked (a pod without an agent answers 404 there); an agent section that
+// sets its host is asked.
 func TestConfigSKDAgentConfiguredOrNot(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
@@ -866,6 +867,7 @@ func TestConfigSKDAgentConfiguredOrNot(t *testing.T) {
 		wantKMLogins int
 	}{
 		{"no agent section", "", false, 0},
+		{"no agent section, a pod section with its own host", "pod:\n  host: localhost\n", false, 0},
 		{"agent section with its own host", "agent:\n  host: 127.0.0.1\n", true, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -896,36 +898,5 @@ func TestConfigSKDAgentConfiguredOrNot(t *testing.T) {
 				t.Errorf("%d key manager logins; want %d", km, tc.wantKMLogins)
 			}
 		})
-	}
-}
-
-// BDK Java: an agent section that sets none of scheme, host, port, context
-// is "not configured", whatever the pod section sets: /agent/v1/info is not
-// asked. Here the pod section sets its own host.
-func TestConfigInheritedAgentNotAskedWhenPodHasItsOwnHost(t *testing.T) {
-	srv, err := symauthtest.Start(symauthtest.Options{SimplifiedKeyDelivery: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	if _, err := srv.RegisterUser(botName, botKey().Public()); err != nil {
-		t.Fatal(err)
-	}
-	srv.InjectFault(symauthtest.PathAgentInfo, symauthtest.Fault{Status: http.StatusNotFound})
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string][]byte{"ca.pem": srv.CACertPEM(), "keys/bot.pem": pemKey(t, botKey())})
-	cfg := loadConfig(t, writeConfig(t, dir, serverKeys(srv)+rsaBotSection+"pod:\n  host: localhost\n"))
-	sess, err := cfg.Session()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := sess.Token(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if asked := srv.Calls(symauthtest.PathAgentInfo); asked != 0 {
-		t.Errorf("the unconfigured agent was asked %d times; want 0", asked)
-	}
-	if _, km := loginCalls(srv); km != 0 {
-		t.Errorf("%d key manager logins with SKD; want 0", km)
 	}
 }

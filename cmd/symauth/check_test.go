@@ -9,7 +9,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/internal/testkit"
 )
 
 // checkStep is one step as "symauth check" printed it.
@@ -378,19 +378,8 @@ func writeMismatchedPKCS12(t *testing.T) string {
 	return writeTemp(t, "mismatched.p12", string(data))
 }
 
-// closedAddr returns the address of a loopback listener that has been closed.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
+// closedAddr is a loopback address nothing listens on.
+var closedAddr = testkit.ClosedAddr
 
 // writeCA writes the certificate of a new self-signed CA called cn and
 // returns its path.

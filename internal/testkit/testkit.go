@@ -122,3 +122,17 @@ func WantError(t testing.TB, err error, parts ...string) {
 		}
 	}
 }
+
+// ClosedAddr is a loopback address nothing listens on.
+func ClosedAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
