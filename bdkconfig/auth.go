@@ -5,84 +5,84 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"math"
-	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/symauth/symauth"
-	"github.com/symauth/symauth/internal/transport"
 	"github.com/symauth/symauth/internal/validate"
 )
 
 // loaded is what parse reads, key material included, before it builds the
 // logins. It is dropped once they are built.
 type loaded struct {
-	servers  map[string]*server
-	proxyURL *url.URL // the top level's proxy, password included; nil when none
-	roots    *x509.CertPool
+	top     *server
+	servers map[string]*server
+	roots   *x509.CertPool
 
-	botLine int // the line of the bot section, for errors
-	botKey  *rsa.PrivateKey
-	botCert *tls.Certificate
-
-	appLine int
-	appKey  *rsa.PrivateKey
-	appCert *tls.Certificate
+	bot identity
+	app *identity // nil without an app section
 }
 
-// trust reads ssl.trustStore.
+// trust reads ssl.trustStore (or the deprecated ssl.trustStorePath).
 func (p *configParser) trust(top section, c *Config, ld *loaded) error {
 	ssl, err := top.sub("ssl")
 	if err != nil {
 		return err
 	}
-	ts, cred, ok, err := ssl.credential("trustStore")
-	if err != nil || !ok {
+	spec, err := ssl.credentialSpec("trustStore", flatKeys{path: "trustStorePath", password: "trustStorePassword"})
+	if err != nil || !spec.given {
 		return err
 	}
-	password, err := ts.str("password")
+	cred, err := p.read(spec)
 	if err != nil {
 		return err
 	}
-	if ld.roots, err = p.trustStore(cred, password); err != nil {
+	if ld.roots, err = p.trustStore(cred, spec.password); err != nil {
 		return err
 	}
 	c.SSL.TrustStore = cred.src
 	return nil
 }
 
-// maxRetryMillis bounds the retry intervals: one day.
+// maxRetryMillis bounds the retry intervals and timeouts: one day.
 const maxRetryMillis = int64(24 * time.Hour / time.Millisecond)
 
-// retry reads the retry section into c.Retry.
+// BDK's retry defaults (BdkRetryConfig).
+var bdkRetry = symauth.RetryPolicy{
+	MaxAttempts:     10,
+	InitialInterval: 500 * time.Millisecond,
+	Multiplier:      2,
+	MaxInterval:     5 * time.Minute,
+}
+
+// retry reads the retry section into c.Retry, with BDK's defaults and
+// ranges: a negative maxAttempts is no limit, a multiplier below 1 is 2.
 func (p *configParser) retry(top section, c *Config) error {
+	c.Retry = bdkRetry
 	r, err := top.sub("retry")
 	if err != nil || !r.present() {
 		return err
 	}
-	n, v, err := r.integer("maxAttempts", -1, math.MaxInt32, "a number of attempts, or -1 for no limit")
+	n, v, err := r.integer("maxAttempts", math.MinInt32, math.MaxInt32, "a number of attempts, or -1 for no limit")
 	switch {
 	case err != nil:
 		return err
 	case n == 0 && v.set():
 		return p.errorf(v.line, v.key, "want at least 1 attempt, or -1 for no limit")
-	case n == -1:
+	case n < 0:
 		c.Retry.MaxAttempts = math.MaxInt32 // no limit but the Session's login timeout
 	case v.set():
 		c.Retry.MaxAttempts = int(n)
 	}
-	if n, v, err = r.integer("initialIntervalMillis", 0, maxRetryMillis, "milliseconds"); err != nil {
+	if n, v, err = r.integer("initialIntervalMillis", 1, maxRetryMillis, "milliseconds"); err != nil {
 		return err
-	}
-	if v.set() {
+	} else if v.set() {
 		c.Retry.InitialInterval = time.Duration(n) * time.Millisecond
 	}
-	if n, v, err = r.integer("maxIntervalMillis", 0, maxRetryMillis, "milliseconds"); err != nil {
+	if n, v, err = r.integer("maxIntervalMillis", 1, maxRetryMillis, "milliseconds"); err != nil {
 		return err
-	}
-	if v.set() {
+	} else if v.set() {
 		c.Retry.MaxInterval = time.Duration(n) * time.Millisecond
 	}
 	mult, err := r.str("multiplier")
@@ -90,74 +90,82 @@ func (p *configParser) retry(top section, c *Config) error {
 		return err
 	}
 	f, err := strconv.ParseFloat(strings.TrimSpace(mult.text), 64)
-	if err != nil || f < 1 || f > 100 {
-		return p.errorf(mult.line, mult.key, "must be a number between 1 and 100")
+	switch {
+	case err != nil || math.IsNaN(f) || f > 100:
+		return p.errorf(mult.line, mult.key, "want a number from 1 to 100")
+	case f < 1:
+		p.warnf(mult.line, "%s is below 1: 2 is used, as BDK does", mult.key)
+	default:
+		c.Retry.Multiplier = f
 	}
-	c.Retry.Multiplier = f
 	return nil
 }
 
-// deprecatedAuthKeys are BDK's older forms of privateKey and certificate.
-var deprecatedAuthKeys = [...]string{"privateKeyPath", "privateKeyContent", "certificatePath", "certificateContent"}
-
-// deprecatedHint tells, when s uses an older form of privateKey or
-// certificate, which form to write instead.
-func deprecatedHint(s section) string {
-	for _, name := range deprecatedAuthKeys {
-		if k, _, _ := s.lookup(name); k != nil {
-			return "; " + s.key(name) + " is an old form symauth does not read: write privateKey: {path: …} or certificate: {path: …, password: …}"
-		}
-	}
-	return ""
-}
-
 // identity is the login material of the bot or app section: an RSA key, or a
-// certificate whose CN is the name it logs in as.
+// certificate whose CN is the name it logs in as. err says why the section
+// cannot log in; it is reported when the login is asked for.
 type identity struct {
-	name            scalar // username or appId, as written
+	line            int    // the section's line
+	name            scalar // username or appId, as written (the CN for a certificate without one)
 	key             *rsa.PrivateKey
 	cert            *tls.Certificate
 	keySrc, certSrc CredentialFile
-	hasKey, hasCert bool
+	err             error
 }
 
-// identity reads the name, privateKey and certificate of section s. nameKey
-// is "username" or "appId"; nameText describes it in errors.
+// identity reads the name, privateKey and certificate of section s, in
+// either of BDK's forms. nameKey is "username" or "appId"; nameText
+// describes it in errors. The credential that the login will use is read
+// now, so that a bad file fails the load; what only stops the login
+// (nothing or both configured, no name) is kept in id.err.
 func (p *configParser) identity(s section, nameKey, nameText string) (identity, error) {
-	var id identity
+	id := identity{line: s.line}
 	var err error
 	if id.name, err = s.str(nameKey); err != nil {
 		return id, err
 	}
-	_, keyCred, hasKey, err := s.credential("privateKey")
+	keySpec, err := s.credentialSpec("privateKey", flatKeys{path: "privateKeyPath", content: "privateKeyContent"})
 	if err != nil {
 		return id, err
 	}
-	certSec, certCred, hasCert, err := s.credential("certificate")
+	certSpec, err := s.credentialSpec("certificate", flatKeys{path: "certificatePath", content: "certificateContent", password: "certificatePassword"})
 	if err != nil {
 		return id, err
 	}
-	id.hasKey, id.hasCert = hasKey, hasCert
 	switch {
-	case hasKey && hasCert:
-		return id, p.errorf(s.line, s.path, "configuring both %s and %s is an error: give one", s.key("privateKey"), s.key("certificate"))
-	case hasKey:
+	case keySpec.given && certSpec.given:
+		id.err = p.errorf(s.line, s.path, "both %s and %s are configured: give one (BDK refuses both too)", keySpec.value.key, certSpec.value.key)
+	case keySpec.given:
+		id.keySrc = keySpec.src
 		if !id.name.set() {
-			return id, p.errorf(id.name.line, id.name.key, "missing (the RSA login needs %s)", nameText)
+			id.err = p.errorf(id.name.line, id.name.key, "missing (the RSA login needs %s)", nameText)
+		} else if err := validate.Username(nameText, id.name.text); err != nil {
+			id.err = p.wrap(id.name.line, id.name.key, "", err)
 		}
-		if err := validate.Username(nameText, id.name.text); err != nil {
-			return id, p.wrap(id.name.line, id.name.key, "", err)
+		if keySpec.conflict != nil {
+			id.err = keySpec.conflict
 		}
-		if id.key, err = p.privateKey(keyCred); err != nil {
-			return id, err
+		if id.err != nil {
+			return id, nil
 		}
-		id.keySrc = keyCred.src
-	case hasCert:
-		password, err := certSec.str("password")
+		cred, err := p.read(keySpec)
 		if err != nil {
 			return id, err
 		}
-		cert, err := p.certificate(certCred, password)
+		if id.key, err = p.privateKey(cred); err != nil {
+			return id, err
+		}
+	case certSpec.given:
+		id.certSrc = certSpec.src
+		if certSpec.conflict != nil {
+			id.err = certSpec.conflict
+			return id, nil
+		}
+		cred, err := p.read(certSpec)
+		if err != nil {
+			return id, err
+		}
+		cert, err := p.certificate(cred, certSpec.password)
 		if err != nil {
 			return id, err
 		}
@@ -165,7 +173,9 @@ func (p *configParser) identity(s section, nameKey, nameText string) (identity, 
 		if id.name.set() && !strings.EqualFold(id.name.text, cn) {
 			return id, p.errorf(id.name.line, id.name.key, "is %q but the certificate's CN, the name it logs in as, is %q", id.name.text, cn)
 		}
-		id.name.text, id.cert, id.certSrc = cn, &cert, certCred.src
+		id.name.text, id.cert = cn, &cert
+	default:
+		id.err = p.errorf(s.line, s.key("privateKey"), "missing: give %s and %s (RSA), or %s", s.key(nameKey), s.key("privateKey"), s.key("certificate"))
 	}
 	return id, nil
 }
@@ -176,133 +186,31 @@ func (p *configParser) bot(top section, c *Config, ld *loaded) error {
 	if err != nil {
 		return err
 	}
-	ld.botLine = b.line
-	id, err := p.identity(b, "username", "the bot's username")
-	if err != nil {
+	if !b.present() {
+		ld.bot.err = p.errorf(0, "bot", "not configured: give bot.username and bot.privateKey, or bot.certificate")
+		return nil
+	}
+	if ld.bot, err = p.identity(b, "username", "the bot's username"); err != nil {
 		return err
 	}
-	c.Bot = BotConfig{Username: id.name.text, PrivateKey: id.keySrc, Certificate: id.certSrc}
-	ld.botKey, ld.botCert = id.key, id.cert
-	if !id.hasKey && !id.hasCert && id.name.set() {
-		return p.errorf(b.line, "bot.privateKey", "missing: give bot.privateKey (RSA) or bot.certificate%s", deprecatedHint(b))
-	}
+	c.Bot = BotConfig{Username: ld.bot.name.text, PrivateKey: ld.bot.keySrc, Certificate: ld.bot.certSrc}
 	return nil
 }
 
-// app reads the app section. An absent or incomplete section is no error
-// here: OBO reports it.
+// app reads the app section.
 func (p *configParser) app(top section, c *Config, ld *loaded) error {
 	a, err := top.sub("app")
-	if err != nil {
+	if err != nil || !a.present() {
 		return err
 	}
-	if !a.present() {
-		c.state.oboErr = p.errorf(0, "app", "missing: on-behalf-of needs an app section with appId and privateKey (or certificate)")
-		return nil
-	}
-	ld.appLine = a.line
 	id, err := p.identity(a, "appId", "the app's id")
 	if err != nil {
 		return err
 	}
+	if id.err == nil && id.key != nil && !id.name.set() {
+		id.err = p.errorf(id.name.line, id.name.key, "missing")
+	}
+	ld.app = &id
 	c.App = &AppConfig{AppID: id.name.text, PrivateKey: id.keySrc, Certificate: id.certSrc}
-	ld.appKey, ld.appCert = id.key, id.cert
-	if !id.hasKey && !id.hasCert {
-		c.state.oboErr = p.errorf(a.line, "app.privateKey", "missing: on-behalf-of needs app.privateKey (or app.certificate)%s", deprecatedHint(a))
-	}
-	return nil
-}
-
-// build makes the transports, the bot's Session and the OBO app. It does not
-// touch the network.
-func (p *configParser) build(c *Config, ld *loaded) error {
-	s := c.state
-	s.roots = ld.roots
-	proxy := proxyFunc(ld)
-	base := transport.New()
-	if proxy != nil {
-		base.Proxy = proxy
-	}
-	base.TLSClientConfig = &tls.Config{RootCAs: ld.roots, MinVersion: tls.VersionTLS12}
-	loginClient := &http.Client{Transport: base}
-
-	switch {
-	case ld.botKey != nil:
-		auth, err := symauth.NewRSA(symauth.RSAConfig{
-			PodURL:                s.podURL,
-			KeyManagerURL:         s.keyManagerURL,
-			AgentURL:              s.agentURL,
-			SkipAgentVersionCheck: !ld.servers["agent"].explicit,
-			Username:              c.Bot.Username,
-			PrivateKey:            ld.botKey,
-			HTTPClient:            loginClient,
-			Retry:                 c.Retry,
-			CommonJWT:             c.CommonJWT,
-		})
-		if err != nil {
-			return p.wrap(ld.botLine, "bot", "", err)
-		}
-		s.session = symauth.NewSession(auth)
-	case ld.botCert != nil:
-		if err := p.needMutualTLS(ld, "the certificate login"); err != nil {
-			return err
-		}
-		auth, err := symauth.NewCert(symauth.CertConfig{
-			SessionAuthURL:        s.sessionAuthURL,
-			KeyManagerURL:         s.keyManagerURL,
-			AgentURL:              s.agentURL,
-			SkipAgentVersionCheck: !ld.servers["agent"].explicit,
-			Certificate:           *ld.botCert,
-			RootCAs:               ld.roots,
-			Retry:                 c.Retry,
-			Proxy:                 proxy,
-			CommonJWT:             c.CommonJWT,
-			PodURL:                s.podURL,
-		})
-		if err != nil {
-			return p.wrap(ld.botLine, "bot", "", err)
-		}
-		s.session = symauth.NewSession(auth)
-	default:
-		s.botErr = p.errorf(ld.botLine, "bot", "not configured: give bot.username and bot.privateKey, or bot.certificate")
-	}
-	if s.session != nil {
-		s.transport = symauth.NewTransport(s.session, base)
-	}
-
-	var err error
-	switch {
-	case ld.appKey != nil:
-		s.obo, err = symauth.NewOBO(symauth.OBOConfig{PodURL: s.podURL, AppID: c.App.AppID, PrivateKey: ld.appKey, HTTPClient: loginClient, Retry: c.Retry})
-	case ld.appCert != nil:
-		if err := p.needMutualTLS(ld, "the certificate on-behalf-of login"); err != nil {
-			return err
-		}
-		s.obo, err = symauth.NewOBO(symauth.OBOConfig{SessionAuthURL: s.sessionAuthURL, Certificate: *ld.appCert, RootCAs: ld.roots, Proxy: proxy, Retry: c.Retry})
-	}
-	if err != nil {
-		return p.wrap(ld.appLine, "app", "", err)
-	}
-	if s.obo != nil {
-		s.oboErr = nil
-	}
-	if s.session == nil && s.obo == nil {
-		return s.botErr
-	}
-	return nil
-}
-
-// needMutualTLS checks that a certificate login has an https session auth
-// server, and an https key manager if one is configured.
-func (p *configParser) needMutualTLS(ld *loaded, what string) error {
-	sa := ld.servers["sessionAuth"]
-	if sa.url == "" {
-		return p.missingHost(sa, ": "+what+" needs it")
-	}
-	for _, srv := range []*server{sa, ld.servers["keyManager"]} {
-		if srv.url != "" && srv.cfg.Scheme != "https" {
-			return p.errorf(srv.line, srv.name+".scheme", "must be https: %s needs TLS", what)
-		}
-	}
 	return nil
 }

@@ -14,31 +14,37 @@ package bdkconfig
 import (
 	"crypto/x509"
 	"errors"
+	"fmt"
+	"log/slog"
+	"time"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/symauth/symauth"
 	"go.yaml.in/yaml/v3"
 )
 
-// Config is a BDK 2.x configuration file. Load reads one; its methods give
-// the base URLs to hand to API clients and an http.Client that carries the
-// bot's tokens:
+// Config is a Symphony bot's configuration file: BDK 2.x YAML or JSON, or
+// the flat JSON of the SDK 1.x (the Java SDK 1.x and the Node client). Load
+// reads one; its methods give the base URLs to hand to API clients and an
+// http.Client that carries the bot's tokens:
 //
-//	cfg, err := bdkconfig.Load("config.yaml")
+//	cfg, err := bdkconfig.Load("config.yaml", bdkconfig.WithLogger(logger))
 //	if err != nil { … }
 //	client, err := cfg.HTTPClient()
 //	resp, err := client.Get(cfg.PodURL() + "/pod/v2/sessioninfo")
 //
 // # File format
 //
-// The top level has scheme (default https), host, port (default 443 for
-// https, 80 for http) and context (a path prefix, default none); the
-// sections pod, agent, keyManager and sessionAuth inherit these four and may
-// override any of them. A base URL is scheme://host[:port][/context], the
-// port left out when it is the scheme's default. Every section may also have
-// a proxy of its own; otherwise it inherits the top level's. With
+// The keys and their meaning are BDK's. The top level has scheme (default
+// https), host, port (default 443, whatever the scheme) and context (a path
+// prefix, given a leading slash and stripped of a trailing one); the
+// sections pod, agent, keyManager and sessionAuth inherit these from the
+// top level and may override any of them, as may a section's proxy,
+// connectionTimeout, readTimeout and defaultHeaders. A base URL is BDK's:
+// scheme://host:port[context], the port always written. With
 // agent.loadBalancing, the agent is its first node (BDK's defaults there:
 // https, port 443, no context).
 //
@@ -51,36 +57,72 @@ import (
 //	  privateKey: { path: /secrets/bot-private.pem }     # or content: the PEM text
 //	  # certificate: { path: /secrets/bot.p12, password: changeit }
 //	app: { appId: my-app, privateKey: { path: /secrets/app-private.pem } }
-//	ssl: { trustStore: { path: /secrets/truststore.pem, password: … } }
+//	ssl: { trustStore: { path: /secrets/truststore.jks, password: changeit } }
 //	proxy: { host: proxy.acme.com, port: 3128, username: …, password: … }
 //	retry: { maxAttempts: 10, initialIntervalMillis: 500, multiplier: 2, maxIntervalMillis: 300000 }
+//	connectionTimeout: 15000   # milliseconds; BDK's default
+//	readTimeout: 60000         # milliseconds; BDK's default
 //	commonJwt: { enabled: false }
 //
 // The bot logs in with its RSA key (bot.privateKey: PEM, PKCS#1 or PKCS#8;
-// inline content may also be base64 of the PEM) or with its certificate
-// (bot.certificate: a PKCS#12 file as BDK Java uses, with password, or a PEM
-// file holding the certificate and its unencrypted key as BDK Python uses;
-// the content decides, and inline PKCS#12 content is base64). Giving both is
-// an error. bot.username is required for the RSA login; for a certificate it
-// may be left out, and is then the certificate's CN (when given, it must be
-// the CN). The app section configures on-behalf-of (see Config.OBO). The
-// trust store (a PEM bundle, or a PKCS#12 trust store as keytool writes; JKS
-// must be converted first) replaces the system's root certificates: it must
-// hold every CA to trust. A server with no proxy configured (neither its own
-// nor the top level's) uses the environment's (HTTPS_PROXY, NO_PROXY), as
-// usual in Go.
+// inline content may also be base64 of the PEM, as BDK Java has it) or with
+// its certificate (bot.certificate: a PKCS#12 file or Java key store as BDK
+// Java uses, with password, or a PEM file holding the certificate and its
+// unencrypted key as BDK Python uses; the content decides, and inline binary
+// content is base64). BDK's deprecated flat keys (bot.privateKeyPath,
+// privateKeyContent, certificatePath, certificateContent,
+// certificatePassword, the same under app, ssl.trustStorePath and
+// trustStorePassword) are read too, with a warning. bot.username is required
+// for the RSA login; for a certificate it may be left out, and is then the
+// certificate's CN (when given, it must be the CN). The app section
+// configures on-behalf-of (see Config.OBO).
 //
-// Every value symauth reads may use ${VAR} and ${VAR:-default}, replaced by
-// environment variables as BDK Java does: the default applies when VAR is
-// not set, and may itself use ${…}; $${ is a literal ${; user.home and
-// user.dir, when not in the environment, are the home and working
-// directories, like the Java system properties. Unlike BDK Java, an unset
-// variable without a default is an error, naming the variable and the key.
-// An empty value is the same as an absent one. YAML anchors, aliases and
-// merge keys (<<) work. Relative file paths are relative to the
-// configuration file's directory (Load) or to the working directory
-// (Parse). Keys symauth does not use (datafeed, datahose, timeouts,
-// connection pools, headers …) are ignored.
+// The trust store has the meaning of the SDK whose format it is: a PEM
+// bundle (BDK Python's) is the only roots trusted; a Java key store (JKS,
+// BDK Java's default) or PKCS#12 trust store is trusted in addition to the
+// system's roots, as BDK Java adds the JVM's. A server with no proxy
+// configured (neither its own nor the top level's) uses the environment's
+// (HTTPS_PROXY, NO_PROXY), as usual in Go.
+//
+// The retry section has BDK's defaults (10 attempts, 500 ms, multiplier 2,
+// at most 5 minutes); a negative maxAttempts is no limit but the login
+// timeout, and a multiplier below 1 is 2, with a warning. connectionTimeout
+// bounds each connection's dial; readTimeout each wait for data (the
+// response's headers, then each read of its body), as BDK's do, for the API
+// calls and the RSA login calls; 0 is no limit.
+//
+// Every value may use ${VAR} and ${VAR:-default}, replaced by environment
+// variables as BDK Java does: the default applies when VAR is not set, and
+// may itself use ${…}; $${ is a literal ${; user.home and user.dir, when
+// not in the environment, are the home and working directories, like the
+// Java system properties. Unlike BDK Java, an unset variable without a
+// default is an error, naming the variable and the key. An empty value is
+// the same as an absent one. YAML anchors, aliases and merge keys (<<)
+// work. Relative file paths are relative to the configuration file's
+// directory (Load) or to the working directory (Parse).
+//
+// A key BDK does not know, inside a section it knows, is an error ("unknown
+// key pth; did you mean path?"); at the top level, it is ignored with a
+// warning, unless it looks like a misspelt key. The sections BDK reads for
+// its event loops and extensions (datafeed, datahose, extensions) and the
+// connection pool sizes are not used by symauth.
+//
+// # SDK 1.x files
+//
+// A file with botUsername, podHost, keyAuthHost, sessionAuthHost or
+// agentHost at its top level is the flat JSON of the SDK 1.x; it is read
+// with the meaning the SDK 1.x gave it (see the README for the keys).
+// Errors name its flat keys.
+//
+// # When things are checked
+//
+// As in BDK, what only the bot's login needs is checked when the login is
+// asked for: a file with no bot, with no pod host, with both a key and a
+// certificate, or with a plain-http server the bot does not use, loads, and
+// Session, HTTPClient or OBO report what is missing, naming the key and
+// the file:line. What the configured logins will read (key, certificate
+// and trust store files) is read at load, so that a bad path fails at
+// start-up, not at the first request; so is every value's form.
 //
 // # Secrets
 //
@@ -115,9 +157,9 @@ type Config struct {
 	Proxy *ProxyConfig // the top level's proxy; nil when none is given
 
 	// Retry is the retry policy of the login calls, from the retry section:
-	// maxAttempts (-1: no limit but the Session's login timeout),
-	// initialIntervalMillis, multiplier and maxIntervalMillis; symauth's
-	// defaults for those not given or 0.
+	// maxAttempts (negative: no limit but the Session's login timeout),
+	// initialIntervalMillis, multiplier and maxIntervalMillis; BDK's
+	// defaults for those not given.
 	Retry symauth.RetryPolicy
 
 	CommonJWT bool // commonJwt.enabled: send "Authorization: Bearer …" instead of sessionToken
@@ -132,6 +174,9 @@ type ServerConfig struct {
 	Port    int          // the port in use, default included
 	Context string       // a path prefix such as "/symphony", or ""
 	Proxy   *ProxyConfig // the proxy for this server; nil: from the environment
+
+	ConnectionTimeout time.Duration // connectionTimeout; 0: none
+	ReadTimeout       time.Duration // readTimeout; 0: none
 }
 
 // BotConfig is the bot section of a Config.
@@ -174,24 +219,26 @@ type configState struct {
 	podURL, agentURL, keyManagerURL, sessionAuthURL string
 	roots                                           *x509.CertPool // the trust store; nil: the system roots
 
-	session   *symauth.Session   // the bot's cached login; nil when no bot is configured
+	session   *symauth.Session   // the bot's cached login; nil when it cannot log in
 	botErr    error              // why session is nil
-	transport *symauth.Transport // NewTransport(session, base)
-	obo       *symauth.OBO       // nil when no app is configured
+	transport *symauth.Transport // NewTransport(session, the API transport)
+	client    http.RoundTripper  // transport with the servers' read timeouts and default headers
+	obo       *symauth.OBO       // nil when on-behalf-of cannot log in
 	oboErr    error              // why obo is nil
 }
 
-// Load reads the BDK 2.x configuration file at path (YAML, or JSON) and
-// builds its logins; see Config. Relative file paths in it are relative to
-// path's directory. Errors name the file, the line where known and the key.
-// It does not touch the network.
+// Load reads the configuration file at path (YAML or JSON; BDK 2.x or
+// SDK 1.x) and builds its logins; see Config. Relative file paths in it are
+// relative to path's directory. Errors name the file, the line where known
+// and the key. Warnings (deprecated and ignored keys) go to the logger of
+// WithLogger, or slog.Default(). It does not touch the network.
 func Load(path string, opts ...Option) (*Config, error) {
-	data, err := readLimited(path)
+	data, err := readFile(path, maxConfigFileBytes)
 	if err != nil {
 		return nil, &configError{file: path, msg: "cannot read the configuration: " + err.Error(), err: err}
 	}
 	p := &configParser{file: path, dir: filepath.Dir(path), getenv: os.LookupEnv}
-	c, err := p.parse(data)
+	c, err := p.parse(data, newOptions(opts))
 	if err != nil {
 		return nil, err
 	}
@@ -199,17 +246,21 @@ func Load(path string, opts ...Option) (*Config, error) {
 	return c, nil
 }
 
-// Parse is Load for a configuration already in memory. Relative file paths
-// in it are relative to the working directory. Errors name the line where
-// known and the key.
+// Parse is Load for a configuration already in memory, of at most 4 MiB.
+// Relative file paths in it are relative to the working directory. Errors
+// name the line where known and the key.
 func Parse(data []byte, opts ...Option) (*Config, error) {
+	if len(data) > maxConfigFileBytes {
+		return nil, &configError{msg: fmt.Sprintf("the configuration is larger than %d MiB", maxConfigFileBytes>>20)}
+	}
 	p := &configParser{getenv: os.LookupEnv}
-	return p.parse(data)
+	return p.parse(data, newOptions(opts))
 }
 
-// PodURL is the pod's base URL, e.g. "https://acme.symphony.com": no
-// trailing slash, the default port left out, the context kept. Pod API
-// paths ("/pod/v2/sessioninfo") go after it.
+// PodURL is the pod's base URL as BDK builds it, e.g.
+// "https://acme.symphony.com:443": no trailing slash, the port written, the
+// context kept; "" when the configuration has no pod host. Pod API paths
+// ("/pod/v2/sessioninfo") go after it.
 func (c *Config) PodURL() string { return c.urls().podURL }
 
 // AgentURL is the agent's base URL, or "" when the configuration has no
@@ -217,16 +268,16 @@ func (c *Config) PodURL() string { return c.urls().podURL }
 func (c *Config) AgentURL() string { return c.urls().agentURL }
 
 // KeyManagerURL is the key manager's base URL, or "" when the configuration
-// has no key manager host: RSA logins then use the pod, certificate logins
-// the session auth server.
+// has no key manager host (neither its own nor the top level's).
 func (c *Config) KeyManagerURL() string { return c.urls().keyManagerURL }
 
 // SessionAuthURL is the session auth server's base URL (certificate logins),
 // or "" when the configuration has no session auth host.
 func (c *Config) SessionAuthURL() string { return c.urls().sessionAuthURL }
 
-// RootCAs returns a copy of the configured trust store (ssl.trustStore), or
-// nil when there is none and the system roots apply.
+// RootCAs returns a copy of the roots the Config trusts: the trust store
+// (with the system's roots for a Java key store or PKCS#12 store; see
+// Config), or nil when there is none and the system roots apply.
 func (c *Config) RootCAs() *x509.CertPool {
 	if roots := c.urls().roots; roots != nil {
 		return roots.Clone()
@@ -246,9 +297,11 @@ var errConfigNotLoaded = errors.New("bdkconfig: the Config was not made by Load 
 // Session returns the bot's login (RSA or certificate, as configured)
 // wrapped in a *symauth.Session that the Config keeps: every call returns
 // the same Session, and HTTPClient uses it too, so that the bot logs in once
-// for all of them. It does not touch the network. It fails when the
-// configuration has no bot (an app-only configuration).
-func (c *Config) Session(opts ...Option) (*symauth.Session, error) {
+// for all of them. It does not touch the network. It fails, naming the key
+// and the file:line, when the configuration cannot log the bot in: no bot,
+// both a key and a certificate, no username, no pod host, or a server the
+// login needs that cannot be used.
+func (c *Config) Session() (*symauth.Session, error) {
 	s := c.urls()
 	switch {
 	case c == nil || c.state == nil:
@@ -260,22 +313,24 @@ func (c *Config) Session(opts ...Option) (*symauth.Session, error) {
 }
 
 // HTTPClient returns a new http.Client for Pod and Agent API calls: its
-// Transport is symauth.NewTransport over the Config's shared Session and a transport
-// that honours the configured proxy and trust store. The clients returned by
-// all calls share that Transport and its connections. It does not touch the
-// network.
-func (c *Config) HTTPClient(opts ...Option) (*http.Client, error) {
-	if _, err := c.Session(opts...); err != nil {
+// Transport carries the Config's shared Session's tokens (a
+// symauth.Transport) over a transport that honours the configured proxy,
+// trust store, timeouts and default headers, apart from the login calls'
+// (see WithAPITransport). The clients returned by all calls share that
+// Transport and its connections. It does not touch the network. It fails
+// as Session does.
+func (c *Config) HTTPClient() (*http.Client, error) {
+	if _, err := c.Session(); err != nil {
 		return nil, err
 	}
-	return &http.Client{Transport: c.state.transport}, nil
+	return &http.Client{Transport: c.state.client}, nil
 }
 
 // OBO returns the on-behalf-of app of the app section: app.appId and
 // app.privateKey, or app.certificate (then session auth is used). Every
 // call returns the same *OBO, so that the app's own session is shared. It
-// fails, naming "app", when the section is absent or incomplete.
-func (c *Config) OBO(opts ...Option) (*symauth.OBO, error) {
+// fails, naming the key, when the section is absent or cannot log in.
+func (c *Config) OBO() (*symauth.OBO, error) {
 	s := c.urls()
 	switch {
 	case c == nil || c.state == nil:
@@ -286,12 +341,11 @@ func (c *Config) OBO(opts ...Option) (*symauth.OBO, error) {
 	return s.obo, nil
 }
 
-func (p *configParser) parse(data []byte) (*Config, error) {
+func (p *configParser) parse(data []byte, o *options) (*Config, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		// The YAML library's syntax errors hold a line and a fixed
-		// description, never a value of the document.
-		return nil, &configError{file: p.file, msg: "not valid YAML: " + err.Error(), err: err}
+		line, msg := yamlError(err, data)
+		return nil, &configError{file: p.file, line: line, msg: "not valid YAML or JSON: " + msg}
 	}
 	root := deref(&doc)
 	switch {
@@ -300,7 +354,23 @@ func (p *configParser) parse(data []byte) (*Config, error) {
 	case root.Kind != yaml.MappingNode:
 		return nil, p.errorf(root.Line, "", "want a mapping of keys at the top level, not %s", kindName(root))
 	}
+	if isLegacy(root) {
+		var err error
+		if root, err = p.legacyDoc(root); err != nil {
+			return nil, err
+		}
+	}
+	warnings, err := p.checkKeys(root)
+	if err != nil {
+		return nil, err
+	}
+	p.warnings = append(warnings, p.warnings...)
 	top := section{p: p, node: root}
+	for _, name := range unusedSections {
+		if k, _, _ := top.lookup(name); k != nil {
+			p.unused = append(p.unused, name)
+		}
+	}
 	c := &Config{state: &configState{}}
 	ld := &loaded{servers: map[string]*server{}}
 	if err := p.servers(top, c, ld); err != nil {
@@ -325,8 +395,14 @@ func (p *configParser) parse(data []byte) (*Config, error) {
 	if err := p.app(top, c, ld); err != nil {
 		return nil, err
 	}
-	if err := p.build(c, ld); err != nil {
-		return nil, err
+	p.build(c, ld, o)
+	logger := o.logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	logWarnings(logger, p.warnings)
+	if len(p.unused) > 0 {
+		logger.Info("bdkconfig: not used by symauth, which reads authentication and connection settings only", "keys", strings.Join(p.unused, ", "), "file", p.file)
 	}
 	return c, nil
 }

@@ -7,9 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
-	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -20,84 +17,146 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 )
 
-// maxCredentialFileBytes caps what is read of a key, certificate, trust store
-// or configuration file.
-const maxCredentialFileBytes = 4 << 20
-
-// jksMagic and jceksMagic start Java's own key store formats.
-var (
-	jksMagic   = []byte{0xFE, 0xED, 0xFE, 0xED}
-	jceksMagic = []byte{0xCE, 0xCE, 0xCE, 0xCE}
+// maxCredentialFileBytes caps what is read of a key, certificate or trust
+// store; maxConfigFileBytes of a configuration.
+const (
+	maxCredentialFileBytes = 4 << 20
+	maxConfigFileBytes     = 4 << 20
 )
 
 // pemMarker tells PEM text from binary or base64 content.
 const pemMarker = "-----BEGIN"
 
-// credential is a key, certificate or trust store read from its path or
-// content, and where it came from.
+// credentialSpec is where a key, certificate or trust store is to be read
+// from, as the section says: path or content, in the current form
+// (privateKey: {path: …}) or BDK's deprecated flat one (privateKeyPath).
+type credentialSpec struct {
+	given    bool
+	src      CredentialFile
+	value    scalar // the path, or the inline content
+	password scalar // certificate and trust store only
+	conflict error  // two sources given: reported when the credential is used
+}
+
+// flatKeys are the deprecated flat keys of one credential, "" where none.
+type flatKeys struct{ path, content, password string }
+
+// credentialSpec reads the credential name of s (a mapping of path,
+// content and, with a password key, password), or its deprecated flat keys.
+// A deprecated key gets a warning; giving two sources is a conflict, kept
+// for when the credential is used.
+func (s section) credentialSpec(name string, flat flatKeys) (credentialSpec, error) {
+	var spec credentialSpec
+	sec, err := s.sub(name)
+	if err != nil {
+		return spec, err
+	}
+	var sources []scalar
+	var inline []bool
+	add := func(v scalar, isContent bool) {
+		if v.set() {
+			sources, inline = append(sources, v), append(inline, isContent)
+		}
+	}
+	for _, k := range []struct {
+		sec          section
+		key, instead string // instead: the key to write for a deprecated one
+		content      bool
+	}{
+		{sec, "path", "", false},
+		{sec, "content", "", true},
+		{s, flat.path, s.key(name) + ".path", false},
+		{s, flat.content, s.key(name) + ".content", true},
+	} {
+		if k.key == "" {
+			continue
+		}
+		v, err := k.sec.str(k.key)
+		if err != nil {
+			return spec, err
+		}
+		if v.set() && k.instead != "" {
+			s.p.deprecated(v, k.instead)
+		}
+		add(v, k.content)
+	}
+	if flat.password != "" {
+		if spec.password, err = sec.str("password"); err != nil {
+			return spec, err
+		}
+		old, err := s.str(flat.password)
+		if err != nil {
+			return spec, err
+		}
+		if old.set() {
+			s.p.deprecated(old, s.key(name)+".password")
+			if spec.password.set() {
+				spec.conflict = s.p.errorf(old.line, old.key, "give %s.password or %s, not both", s.key(name), old.key)
+			}
+			spec.password = old
+		}
+	}
+	switch len(sources) {
+	case 0:
+		return spec, nil
+	case 1:
+	default:
+		spec.conflict = s.p.errorf(sources[1].line, sources[1].key, "%s is given too: give one of them", sources[0].key)
+	}
+	spec.given, spec.value = true, sources[0]
+	if inline[0] {
+		spec.src = CredentialFile{Inline: true}
+	} else {
+		spec.src = CredentialFile{Path: s.p.resolve(sources[0].text)}
+	}
+	return spec, nil
+}
+
+// deprecated warns that v uses a deprecated flat key; instead is the key
+// to write.
+func (p *configParser) deprecated(v scalar, instead string) {
+	p.warnf(v.line, "%s is deprecated (BDK still reads it): write %s", v.key, instead)
+}
+
+// resolve makes a relative path relative to the parser's directory.
+func (p *configParser) resolve(path string) string {
+	if !filepath.IsAbs(path) && p.dir != "" {
+		return filepath.Join(p.dir, path)
+	}
+	return path
+}
+
+// credential is the content of a credentialSpec, read.
 type credential struct {
 	src  CredentialFile
 	data []byte
-	key  string // the key it was read from: "….path" or "….content"
+	key  string // the key it was read from
 	line int
 }
 
-// credential reads the path|content mapping name of s. The content is the
-// text written in the file (with ${…} replaced); a path is read, relative to
-// the parser's directory. ok is false when neither is given.
-func (s section) credential(name string) (sec section, c credential, ok bool, err error) {
-	if sec, err = s.sub(name); err != nil || !sec.present() {
-		return sec, c, false, err
+// read reads the credential: its content, or its file.
+func (p *configParser) read(spec credentialSpec) (credential, error) {
+	c := credential{src: spec.src, key: spec.value.key, line: spec.value.line}
+	if spec.conflict != nil {
+		return c, spec.conflict
 	}
-	path, err := sec.str("path")
+	if spec.src.Inline {
+		c.data = []byte(spec.value.text)
+		return c, nil
+	}
+	data, err := readFile(spec.src.Path, maxCredentialFileBytes)
 	if err != nil {
-		return sec, c, false, err
-	}
-	content, err := sec.str("content")
-	if err != nil {
-		return sec, c, false, err
-	}
-	switch {
-	case path.set() && content.set():
-		return sec, c, false, s.p.errorf(sec.line, sec.path, "give path or content, not both")
-	case content.set():
-		return sec, credential{src: CredentialFile{Inline: true}, data: []byte(content.text), key: content.key, line: content.line}, true, nil
-	case !path.set():
-		return sec, c, false, nil
-	}
-	file := path.text
-	if !filepath.IsAbs(file) && s.p.dir != "" {
-		file = filepath.Join(s.p.dir, file)
-	}
-	data, err := readLimited(file)
-	if err != nil {
-		return sec, c, false, s.p.wrap(path.line, path.key, "", err)
+		return c, p.wrap(c.line, c.key, "", err)
 	}
 	if len(data) == 0 {
-		return sec, c, false, s.p.errorf(path.line, path.key, "%s is empty", file)
+		return c, p.errorf(c.line, c.key, "%s is empty", spec.src.Path)
 	}
-	return sec, credential{src: CredentialFile{Path: file}, data: data, key: path.key, line: path.line}, true, nil
-}
-
-// readLimited reads a file of at most maxCredentialFileBytes.
-func readLimited(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxCredentialFileBytes+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > maxCredentialFileBytes {
-		return nil, fmt.Errorf("%s is larger than %d MiB", name, maxCredentialFileBytes>>20)
-	}
-	return data, nil
+	c.data = data
+	return c, nil
 }
 
 // privateKey parses c as an RSA private key in PEM; inline content may also
-// be the PEM base64-encoded.
+// be the PEM base64-encoded (BDK Java's privateKey.content is base64).
 func (p *configParser) privateKey(c credential) (*rsa.PrivateKey, error) {
 	data := c.data
 	if c.src.Inline && !bytes.Contains(data, []byte(pemMarker)) {
@@ -117,25 +176,32 @@ func (p *configParser) privateKey(c credential) (*rsa.PrivateKey, error) {
 
 // certificate reads c as a client certificate with its key: PEM (certificate
 // and unencrypted key, as BDK Python uses) when it holds "-----BEGIN",
-// otherwise PKCS#12 (as BDK Java uses; inline content base64-encoded).
+// otherwise PKCS#12 or a Java key store (as BDK Java uses; inline content
+// base64-encoded).
 func (p *configParser) certificate(c credential, password scalar) (tls.Certificate, error) {
 	var cert tls.Certificate
 	var err error
 	if bytes.Contains(c.data, []byte(pemMarker)) {
 		cert, err = symauth.ParsePEM(c.data)
 	} else {
-		data := c.data
-		if c.src.Inline {
-			if data, err = decodeBase64(data); err != nil {
-				return cert, p.errorf(c.line, c.key, "neither PEM nor base64-encoded PKCS#12")
-			}
+		data, derr := p.binary(c)
+		if derr != nil {
+			return cert, derr
 		}
-		cert, err = symauth.ParsePKCS12(data, password.text)
-		if err != nil && strings.Contains(err.Error(), "wrong password") {
-			return cert, p.errorf(password.line, password.key, "wrong password for %s", c.key)
+		if isJavaKeyStore(data) {
+			cert, err = p.javaKeyStoreCertificate(c, data, password)
+		} else {
+			cert, err = symauth.ParsePKCS12(data, password.text)
+			if err != nil && strings.Contains(err.Error(), "wrong password") {
+				return cert, p.wrongPassword(password, c)
+			}
 		}
 	}
 	if err != nil {
+		var ce *configError
+		if errors.As(err, &ce) {
+			return cert, err
+		}
 		return cert, p.wrap(c.line, c.key, "", err)
 	}
 	leaf, err := validate.ClientCertificate("the certificate", cert, time.Now())
@@ -146,40 +212,65 @@ func (p *configParser) certificate(c credential, password scalar) (tls.Certifica
 	return cert, nil
 }
 
-// trustStore reads c as the certificates to trust: a PEM bundle (as BDK
-// Python uses) or a PKCS#12 trust store (as BDK Java users have; inline
-// content base64-encoded). A JKS file gets advice on converting it.
+// binary returns the bytes of a binary credential: the file's, or the
+// inline content base64-decoded.
+func (p *configParser) binary(c credential) ([]byte, error) {
+	if !c.src.Inline {
+		return c.data, nil
+	}
+	data, err := decodeBase64(c.data)
+	if err != nil {
+		return nil, p.errorf(c.line, c.key, "neither PEM nor base64 of a PKCS#12 file or Java key store")
+	}
+	return data, nil
+}
+
+func (p *configParser) wrongPassword(password scalar, c credential) error {
+	if !password.set() {
+		return p.errorf(password.line, password.key, "missing: %s needs its password", c.key)
+	}
+	return p.errorf(password.line, password.key, "wrong password for %s", c.key)
+}
+
+// trustStore reads c as the certificates to trust, with the meaning of the
+// SDK whose format it is: a PEM bundle (BDK Python's format) is all that is
+// trusted; a Java key store (JKS) or PKCS#12 trust store (BDK Java's) is
+// trusted in addition to the system's roots, as BDK Java adds the JVM's.
 func (p *configParser) trustStore(c credential, password scalar) (*x509.CertPool, error) {
-	pool := x509.NewCertPool()
 	if bytes.Contains(c.data, []byte(pemMarker)) {
+		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(bytes.ReplaceAll(c.data, []byte(`\n`), []byte("\n"))) {
 			return nil, p.errorf(c.line, c.key, "no certificate found in the PEM")
 		}
 		return pool, nil
 	}
-	data := c.data
-	if c.src.Inline {
-		var err error
-		if data, err = decodeBase64(data); err != nil {
-			return nil, p.errorf(c.line, c.key, "neither PEM nor base64-encoded PKCS#12")
+	data, err := p.binary(c)
+	if err != nil {
+		return nil, err
+	}
+	var certs []*x509.Certificate
+	if isJavaKeyStore(data) {
+		if certs, err = p.javaKeyStoreTrust(c, data, password); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := pkcs12guard.CheckIterations(data); err != nil {
+			return nil, p.errorf(c.line, c.key, "%s", err)
+		}
+		certs, err = pkcs12.DecodeTrustStore(data, password.text)
+		switch {
+		case errors.Is(err, pkcs12.ErrIncorrectPassword):
+			return nil, p.wrongPassword(password, c)
+		case err != nil:
+			return nil, p.wrap(c.line, c.key, "not a PEM bundle, Java key store or PKCS#12 trust store", err)
 		}
 	}
-	if bytes.HasPrefix(data, jksMagic) || bytes.HasPrefix(data, jceksMagic) {
-		return nil, p.errorf(c.line, c.key, "a Java key store (JKS) cannot be read; convert it to PKCS#12 with "+
-			"keytool -importkeystore -srckeystore truststore.jks -destkeystore truststore.p12 -deststoretype PKCS12, "+
-			"or export its certificates to a PEM file (keytool -exportcert -rfc -alias NAME -keystore truststore.jks)")
+	if len(certs) == 0 {
+		return nil, p.errorf(c.line, c.key, "the trust store holds no trusted certificate")
 	}
-	if err := pkcs12guard.CheckIterations(data); err != nil {
-		return nil, p.errorf(c.line, c.key, "%s", err)
-	}
-	certs, err := pkcs12.DecodeTrustStore(data, password.text)
-	switch {
-	case errors.Is(err, pkcs12.ErrIncorrectPassword):
-		return nil, p.errorf(password.line, password.key, "wrong or missing password for %s", c.key)
-	case err != nil:
-		return nil, p.wrap(c.line, c.key, "not a PEM bundle nor a readable PKCS#12 trust store", err)
-	case len(certs) == 0:
-		return nil, p.errorf(c.line, c.key, "the trust store holds no certificate")
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
 	}
 	for _, cert := range certs {
 		pool.AddCert(cert)

@@ -1,28 +1,39 @@
 package bdkconfig
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/symauth/symauth/internal/validate"
 )
 
 // serverSections names the sections that describe a server, in the order in
-// which a request's host is matched to a proxy.
+// which a request's host is matched to a server.
 var serverSections = [...]string{"pod", "agent", "keyManager", "sessionAuth"}
+
+// BDK's defaults of a server (BdkServerConfig, ApiClientBuilder).
+const (
+	defaultScheme         = "https"
+	defaultPort           = 443 // whatever the scheme, as BDK
+	defaultConnectTimeout = 15 * time.Second
+	defaultReadTimeout    = 60 * time.Second
+)
 
 // server is a ServerConfig as read, with where it came from and its URL.
 type server struct {
-	name      string // the section; "" at the top level
-	cfg       ServerConfig
-	line      int      // the line of the section, or of the top-level host; 0 when unknown
-	portGiven bool     // the port was written (not defaulted)
-	explicit  bool     // the section sets its scheme, host, port or context (or load balancing)
-	url       string   // the base URL; "" when there is no host
-	proxyURL  *url.URL // the effective proxy, password included; nil: from the environment
+	name     string // the section; "" at the top level
+	cfg      ServerConfig
+	line     int      // the line of the section, or of the top-level host; 0 when unknown
+	explicit bool     // the section sets its scheme, host, port or context (or load balancing)
+	url      string   // BDK's base URL; "" when there is no host or it makes no URL
+	urlErr   error    // why the server cannot be used; nil when it can
+	proxyURL *url.URL // the effective proxy, password included; nil: from the environment
+	headers  http.Header
 }
 
 // servers reads the top-level server keys and the four server sections.
@@ -32,7 +43,7 @@ func (p *configParser) servers(top section, c *Config, ld *loaded) error {
 		return err
 	}
 	c.Scheme, c.Host, c.Port, c.Context = base.cfg.Scheme, base.cfg.Host, base.cfg.Port, base.cfg.Context
-	c.Proxy, ld.proxyURL = base.cfg.Proxy, base.proxyURL
+	c.Proxy, ld.top = base.cfg.Proxy, base
 	for _, name := range serverSections {
 		sec, err := top.sub(name)
 		if err != nil {
@@ -48,15 +59,15 @@ func (p *configParser) servers(top section, c *Config, ld *loaded) error {
 			}
 		}
 		srv.name, ld.servers[name] = name, srv
+		if srv.urlErr == nil && srv.url == "" {
+			srv.urlErr = p.missingHost(srv)
+		}
 	}
 	c.Pod, c.Agent = ld.servers["pod"].cfg, ld.servers["agent"].cfg
 	c.KeyManager, c.SessionAuth = ld.servers["keyManager"].cfg, ld.servers["sessionAuth"].cfg
 	s := c.state
 	s.podURL, s.agentURL = ld.servers["pod"].url, ld.servers["agent"].url
 	s.keyManagerURL, s.sessionAuthURL = ld.servers["keyManager"].url, ld.servers["sessionAuth"].url
-	if s.podURL == "" {
-		return p.missingHost(ld.servers["pod"], "")
-	}
 	return nil
 }
 
@@ -64,46 +75,74 @@ func (p *configParser) servers(top section, c *Config, ld *loaded) error {
 // first node: BDK Java spreads agent calls over the nodes (or, in external
 // mode, asks the first node which agent to use), and the first is where
 // symauth checks the agent's version. A node has BDK's defaults (https, 443,
-// no context), not the top level's, and the agent section's proxy.
+// no context), not the top level's, and the agent section's proxy and
+// timeouts.
 func (p *configParser) loadBalancedAgent(agent section, srv *server) (*server, error) {
 	lb, err := agent.sub("loadBalancing")
 	if err != nil || !lb.present() {
 		return srv, err
 	}
+	mode, err := lb.str("mode")
+	if err != nil {
+		return nil, err
+	}
+	switch mode.text {
+	case "", "random", "roundRobin", "external":
+	default:
+		return nil, p.errorf(mode.line, mode.key, "want random, roundRobin or external")
+	}
+	if _, err := lb.boolean("stickiness"); err != nil {
+		return nil, err
+	}
+	if srv.explicit {
+		// BDK Java: "agent.host and agent.loadBalancing cannot be both configured".
+		srv.urlErr = p.errorf(lb.line, lb.path, "cannot be given with agent scheme, host, port or context (BDK refuses both)")
+		return srv, nil
+	}
 	node, err := lb.firstItem("nodes")
-	if err != nil || !node.present() {
-		return srv, err
+	if err != nil {
+		return nil, err
+	}
+	if !node.present() {
+		srv.urlErr = p.errorf(lb.line, lb.key("nodes"), "missing: load balancing needs at least one node")
+		return srv, nil
 	}
 	defaults := &server{
-		cfg:      ServerConfig{Scheme: "https", Port: 443, Proxy: srv.cfg.Proxy},
+		cfg:      ServerConfig{Scheme: defaultScheme, Port: defaultPort, Proxy: srv.cfg.Proxy, ConnectionTimeout: srv.cfg.ConnectionTimeout, ReadTimeout: srv.cfg.ReadTimeout},
 		proxyURL: srv.proxyURL,
+		headers:  srv.headers,
 		line:     node.line,
 	}
 	nodeSrv, err := p.serverKeys(node, defaults)
-	if nodeSrv != nil {
-		nodeSrv.explicit = true
+	if err != nil {
+		return nil, err
 	}
-	if err == nil && nodeSrv.url == "" {
-		err = p.errorf(node.line, node.key("host"), "missing")
+	nodeSrv.name, nodeSrv.explicit = "agent", true
+	if nodeSrv.url == "" && nodeSrv.urlErr == nil {
+		nodeSrv.urlErr = p.errorf(node.line, node.key("host"), "missing")
 	}
-	return nodeSrv, err
+	return nodeSrv, nil
 }
 
-// missingHost is the error of a server that is needed but has no host.
-func (p *configParser) missingHost(srv *server, why string) error {
-	return p.errorf(srv.line, srv.name+".host", "missing%s (give host at the top level or under %s)", why, srv.name)
+// missingHost is the error of a server that has no host.
+func (p *configParser) missingHost(srv *server) error {
+	return p.errorf(srv.line, srv.name+".host", "missing (give host at the top level or under %s)", srv.name)
 }
 
-// serverKeys reads scheme, host, port, context and proxy from s, inheriting
-// from parent (nil at the top level), and makes the URL of a section with a
-// host.
+// serverKeys reads scheme, host, port, context, proxy, timeouts and
+// defaultHeaders from s, inheriting from parent (nil at the top level), and
+// makes the URL of a section with a host. What makes a server unusable
+// (plain http to a remote host, a host that makes no URL) is kept in urlErr
+// and reported when the server is used, as BDK does.
 func (p *configParser) serverKeys(s section, parent *server) (*server, error) {
 	srv := &server{name: s.path, line: s.line}
 	if parent != nil {
-		srv.cfg, srv.proxyURL = parent.cfg, parent.proxyURL
+		srv.cfg, srv.proxyURL, srv.headers = parent.cfg, parent.proxyURL, parent.headers
 		if srv.line == 0 {
 			srv.line = parent.line
 		}
+	} else {
+		srv.cfg = ServerConfig{Scheme: defaultScheme, Port: defaultPort, ConnectionTimeout: defaultConnectTimeout, ReadTimeout: defaultReadTimeout}
 	}
 	scheme, err := s.str("scheme")
 	if err != nil {
@@ -111,9 +150,6 @@ func (p *configParser) serverKeys(s section, parent *server) (*server, error) {
 	}
 	switch strings.ToLower(scheme.text) {
 	case "":
-		if parent == nil {
-			srv.cfg.Scheme = "https"
-		}
 	case "https", "http":
 		srv.cfg.Scheme = strings.ToLower(scheme.text)
 	default:
@@ -124,9 +160,6 @@ func (p *configParser) serverKeys(s section, parent *server) (*server, error) {
 		return nil, err
 	}
 	if host.set() {
-		if err := p.checkHost(host); err != nil {
-			return nil, err
-		}
 		srv.cfg.Host = host.text
 		if parent == nil {
 			srv.line = host.line
@@ -136,11 +169,8 @@ func (p *configParser) serverKeys(s section, parent *server) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case portVal.set():
-		srv.cfg.Port, srv.portGiven = int(port), true
-	case parent == nil || !parent.portGiven:
-		srv.cfg.Port = defaultPort(srv.cfg.Scheme)
+	if portVal.set() {
+		srv.cfg.Port = int(port)
 	}
 	context, err := s.str("context")
 	if err != nil {
@@ -152,6 +182,17 @@ func (p *configParser) serverKeys(s section, parent *server) (*server, error) {
 		}
 	}
 	srv.explicit = scheme.set() || host.set() || portVal.set() || context.set()
+	if err := p.timeouts(s, &srv.cfg); err != nil {
+		return nil, err
+	}
+	if err := p.poolSizes(s); err != nil {
+		return nil, err
+	}
+	if h, err := p.defaultHeaders(s); err != nil {
+		return nil, err
+	} else if h != nil {
+		srv.headers = h
+	}
 	px, pxURL, err := p.proxy(s)
 	if err != nil {
 		return nil, err
@@ -162,31 +203,91 @@ func (p *configParser) serverKeys(s section, parent *server) (*server, error) {
 	if parent == nil || srv.cfg.Host == "" {
 		return srv, nil
 	}
+	if srv.urlErr = p.checkHost(scalar{key: s.key("host"), line: srv.line, text: srv.cfg.Host}); srv.urlErr != nil {
+		return srv, nil
+	}
 	srv.url = baseURL(srv.cfg)
 	if _, err := validate.BaseURL("the URL "+srv.url, srv.url); err != nil {
-		return nil, p.wrap(srv.line, srv.name, "", err)
+		srv.urlErr = p.wrap(srv.line, srv.name, "", err)
 	}
 	return srv, nil
 }
 
-func defaultPort(scheme string) int {
-	if scheme == "http" {
-		return 80
+// timeouts reads connectionTimeout and readTimeout (milliseconds; 0: none).
+func (p *configParser) timeouts(s section, cfg *ServerConfig) error {
+	for _, t := range []struct {
+		name string
+		into *time.Duration
+	}{{"connectionTimeout", &cfg.ConnectionTimeout}, {"readTimeout", &cfg.ReadTimeout}} {
+		n, v, err := s.integer(t.name, 0, maxRetryMillis, "milliseconds, 0 for none")
+		if err != nil {
+			return err
+		}
+		if v.set() {
+			*t.into = time.Duration(n) * time.Millisecond
+		}
 	}
-	return 443
+	return nil
 }
 
-// baseURL is scheme://host[:port][context], the port left out when it is
-// the scheme's default.
+// poolSizes checks connectionPoolMax and connectionPoolPerRoute, which
+// symauth reads but does not apply (see Config).
+func (p *configParser) poolSizes(s section) error {
+	for _, name := range []string{"connectionPoolMax", "connectionPoolPerRoute"} {
+		if _, _, err := s.integer(name, 1, 1<<20, "a number of connections"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// defaultHeaders reads the defaultHeaders mapping: header names and values
+// added to every request to the server. nil when absent.
+func (p *configParser) defaultHeaders(s section) (http.Header, error) {
+	hs, err := s.sub("defaultHeaders")
+	if err != nil || !hs.present() {
+		return nil, err
+	}
+	h := http.Header{}
+	for i := 0; i+1 < len(hs.node.Content); i += 2 {
+		k := hs.node.Content[i]
+		v, err := hs.str(k.Value)
+		if err != nil {
+			return nil, err
+		}
+		name := http.CanonicalHeaderKey(k.Value)
+		if !validHeaderName(k.Value) {
+			return nil, p.errorf(k.Line, hs.key(k.Value), "not a valid header name")
+		}
+		if strings.ContainsAny(v.text, "\r\n\x00") {
+			return nil, p.errorf(k.Line, hs.key(k.Value), "a header value cannot hold a line break")
+		}
+		switch name {
+		case "Sessiontoken", "Keymanagertoken", "Authorization", "Host", "Content-Length":
+			return nil, p.errorf(k.Line, hs.key(k.Value), "symauth sets this header itself")
+		}
+		h.Set(name, v.text)
+	}
+	return h, nil
+}
+
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, r := range name {
+		if r > 0x7e || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// baseURL is BDK's base path of a server: scheme://host:port[context], the
+// port always written.
 func baseURL(cfg ServerConfig) string {
-	host := cfg.Host
-	if strings.Contains(host, ":") && !strings.HasPrefix(host, "[") {
-		host = "[" + host + "]" // an IPv6 address
-	}
-	if cfg.Port != defaultPort(cfg.Scheme) {
-		host = net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(cfg.Port))
-	}
-	return cfg.Scheme + "://" + host + cfg.Context
+	host := strings.Trim(cfg.Host, "[]")
+	return cfg.Scheme + "://" + net.JoinHostPort(host, strconv.Itoa(cfg.Port)) + cfg.Context
 }
 
 // checkHost rejects a host that is a URL or carries a port.
@@ -195,7 +296,7 @@ func (p *configParser) checkHost(v scalar) error {
 	switch {
 	case strings.Contains(h, "://"):
 		return p.errorf(v.line, v.key, "give the host name only, without a scheme (that goes under scheme)")
-	case strings.ContainsAny(h, "/?#@ \t\r\n\\%"):
+	case strings.ContainsAny(h, "/?#@ \t\r\n\\%${}"):
 		return p.errorf(v.line, v.key, "not a host name")
 	case strings.Contains(h, ":") && net.ParseIP(strings.Trim(h, "[]")) == nil:
 		return p.errorf(v.line, v.key, "give the port under port, not in the host")
@@ -203,13 +304,13 @@ func (p *configParser) checkHost(v scalar) error {
 	return nil
 }
 
-// normalizeContext makes a context "/path", as BDK Java does: a leading
-// slash added, trailing ones removed ("/" alone is no context).
+// normalizeContext makes a context "/path", as BDK does: a leading slash
+// added, a trailing one removed ("/" alone is no context).
 func (p *configParser) normalizeContext(v scalar) (string, error) {
 	if strings.ContainsAny(v.text, "?#% \t\r\n\\") || strings.Contains(v.text, "://") {
 		return "", p.errorf(v.line, v.key, "want a path such as /symphony")
 	}
-	ctx := strings.TrimRight(v.text, "/")
+	ctx := strings.TrimSuffix(v.text, "/")
 	if ctx != "" && !strings.HasPrefix(ctx, "/") {
 		ctx = "/" + ctx
 	}
@@ -258,52 +359,87 @@ func (p *configParser) proxy(s section) (*ProxyConfig, *url.URL, error) {
 	return &ProxyConfig{Host: host.text, Port: int(port), Username: user.text}, u, nil
 }
 
-// proxyFunc returns the Proxy function of every transport of the Config: a
-// request to a configured server goes through that server's proxy (its own
-// or the top level's), any other request through the top level's; where
-// none is configured, through the environment's (HTTPS_PROXY, NO_PROXY).
-// nil when the configuration has no proxy at all.
-func proxyFunc(ld *loaded) func(*http.Request) (*url.URL, error) {
-	type route struct {
-		addr  string
-		proxy *url.URL
-	}
-	var routes []route
-	configured := ld.proxyURL != nil
+// route is what a request to one configured server gets: its proxy and
+// timeouts.
+type route struct {
+	addr    string // "host:port", lower case
+	srv     *server
+	proxied bool // a proxy is configured (its own or inherited)
+}
+
+// routes is the table that maps a request's host to its server; requests to
+// other hosts get the top level's settings.
+type routes struct {
+	byAddr []route
+	top    *server
+}
+
+func newRoutes(ld *loaded) *routes {
+	r := &routes{top: ld.top}
 	for _, name := range serverSections {
 		srv := ld.servers[name]
 		if srv.url == "" {
 			continue
 		}
-		configured = configured || srv.proxyURL != nil
-		routes = append(routes, route{hostPort(srv.cfg.Scheme, srv.cfg.Host, strconv.Itoa(srv.cfg.Port)), srv.proxyURL})
+		r.byAddr = append(r.byAddr, route{addr: hostPort(srv.cfg.Host, strconv.Itoa(srv.cfg.Port)), srv: srv, proxied: srv.proxyURL != nil})
+	}
+	return r
+}
+
+// server returns the server of a request to u, or the top level.
+func (r *routes) server(u *url.URL) *server {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	addr := hostPort(u.Hostname(), port)
+	for _, rt := range r.byAddr {
+		if rt.addr == addr {
+			return rt.srv
+		}
+	}
+	return r.top
+}
+
+// proxyFunc returns the Proxy function of every transport of the Config: a
+// request to a configured server goes through that server's proxy (its own
+// or the top level's), any other request through the top level's; where
+// none is configured, through the environment's (HTTPS_PROXY, NO_PROXY).
+// nil when the configuration has no proxy at all.
+func (r *routes) proxyFunc() func(*http.Request) (*url.URL, error) {
+	configured := r.top.proxyURL != nil
+	for _, rt := range r.byAddr {
+		configured = configured || rt.proxied
 	}
 	if !configured {
 		return nil
 	}
-	fallback := ld.proxyURL
 	return func(req *http.Request) (*url.URL, error) {
-		addr := hostPort(req.URL.Scheme, req.URL.Hostname(), req.URL.Port())
-		for _, r := range routes {
-			if r.addr == addr {
-				if r.proxy != nil {
-					return r.proxy, nil
-				}
-				return http.ProxyFromEnvironment(req)
-			}
-		}
-		if fallback != nil {
-			return fallback, nil
+		if u := r.server(req.URL).proxyURL; u != nil {
+			return u, nil
 		}
 		return http.ProxyFromEnvironment(req)
 	}
 }
 
-// hostPort is "host:port" in lower case, the scheme's default port when port
-// is "".
-func hostPort(scheme, host, port string) string {
-	if port == "" {
-		port = strconv.Itoa(defaultPort(strings.ToLower(scheme)))
+// connectTimeout returns the connectionTimeout for a dial to addr: the
+// server's when addr is a configured server or proxy, else the top level's.
+func (r *routes) connectTimeout(addr string) time.Duration {
+	addr = strings.ToLower(addr)
+	for _, rt := range r.byAddr {
+		if rt.addr == addr || (rt.srv.proxyURL != nil && strings.EqualFold(rt.srv.proxyURL.Host, addr)) {
+			return rt.srv.cfg.ConnectionTimeout
+		}
 	}
+	return r.top.cfg.ConnectionTimeout
+}
+
+// hostPort is "host:port" in lower case.
+func hostPort(host, port string) string {
 	return net.JoinHostPort(strings.ToLower(strings.Trim(host, "[]")), port)
+}
+
+// describe names a server for errors: "pod (https://…)".
+func (srv *server) describe() string {
+	return fmt.Sprintf("%s (%s)", srv.name, srv.url)
 }

@@ -1,7 +1,9 @@
 package bdkconfig
 
 import (
+	"bytes"
 	"fmt"
+	"regexp"
 	"os"
 	"strconv"
 	"strings"
@@ -42,16 +44,62 @@ func (e *configError) Error() string {
 
 func (e *configError) Unwrap() error { return e.err }
 
+var (
+	yamlLine   = regexp.MustCompile(`^line (\d+): `)
+	yamlQuoted = regexp.MustCompile("'[^']*'|\"[^\"]*\"|`[^`]*`")
+	yamlAnchor = regexp.MustCompile(`unknown anchor '([^']*)' referenced`)
+)
+
+// yamlError returns the line and the description of a YAML syntax error,
+// without what the document wrote: the library quotes a document's text in
+// some errors ("unknown anchor 'hunter2' referenced", when a password
+// starts with *), and that text may be a secret.
+func yamlError(err error, data []byte) (line int, msg string) {
+	msg = strings.TrimPrefix(err.Error(), "yaml: ")
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = msg[len(m[0]):]
+	}
+	if m := yamlAnchor.FindStringSubmatch(msg); m != nil {
+		if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 && line == 0 {
+			line = 1 + bytes.Count(data[:i], []byte("\n"))
+		}
+		return line, "an alias (*name) refers to no anchor (&name); a value that starts with * must be quoted"
+	}
+	msg = yamlQuoted.ReplaceAllString(msg, "…")
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	return line, msg
+}
+
 // configParser reads one configuration document.
 type configParser struct {
 	file   string // shown in errors; "" for Parse
 	dir    string // relative paths are resolved against it; "" means the working directory
 	getenv func(string) (string, bool)
+
+	warnings    []string          // what the load warns of: deprecated and ignored keys
+	unused      []string          // the sections and keys BDK reads that symauth does not
+	legacyNames map[string]string // for an SDK 1.x file: the flat key each BDK 2 key came from
 }
 
 // errorf returns a configError for key at line.
 func (p *configParser) errorf(line int, key, format string, args ...any) error {
-	return &configError{file: p.file, line: line, key: key, msg: fmt.Sprintf(format, args...)}
+	return &configError{file: p.file, line: line, key: p.name(key), msg: fmt.Sprintf(format, args...)}
+}
+
+// name is key as the file wrote it: for an SDK 1.x file, its flat key.
+func (p *configParser) name(key string) string {
+	if flat, ok := p.legacyNames[key]; ok {
+		return flat
+	}
+	return key
+}
+
+// warnf records a warning about the key at line.
+func (p *configParser) warnf(line int, format string, args ...any) {
+	p.warnings = append(p.warnings, p.position(line)+fmt.Sprintf(format, args...))
 }
 
 // wrap returns a configError for key at line caused by err, whose text is
@@ -62,7 +110,7 @@ func (p *configParser) wrap(line int, key, context string, err error) error {
 	if context != "" {
 		msg = context + ": " + msg
 	}
-	return &configError{file: p.file, line: line, key: key, msg: msg, err: err}
+	return &configError{file: p.file, line: line, key: p.name(key), msg: msg, err: err}
 }
 
 // section is one mapping of the document, under its key path.
