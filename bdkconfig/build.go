@@ -29,7 +29,7 @@ func (p *configParser) build(c *Config, ld *loaded, o *options) {
 	switch {
 	case s.botErr != nil:
 	case ld.bot.key != nil:
-		if s.botErr = usable(ld, "the RSA login", "pod", "keyManager"); s.botErr != nil {
+		if s.botErr = usable(ld, "the RSA login", "pod", "keyManager", "agent"); s.botErr != nil {
 			break
 		}
 		agentURL, skip := agentFor(ld)
@@ -46,7 +46,7 @@ func (p *configParser) build(c *Config, ld *loaded, o *options) {
 			Logger:                o.logger,
 		})
 	case ld.bot.cert != nil:
-		if s.botErr = usable(ld, "the certificate login", "pod", "sessionAuth", "keyManager"); s.botErr != nil {
+		if s.botErr = usable(ld, "the certificate login", "pod", "sessionAuth", "keyManager", "agent"); s.botErr != nil {
 			break
 		}
 		if s.botErr = p.needMutualTLS(ld, "the certificate login"); s.botErr != nil {
@@ -100,10 +100,15 @@ func (p *configParser) build(c *Config, ld *loaded, o *options) {
 }
 
 // usable returns the error of the first of the servers named that cannot be
-// used, saying what needs it.
+// used, saying what needs it. The agent counts only when its section sets
+// a server of its own: otherwise it is the top level's, if usable, or none.
 func usable(ld *loaded, what string, names ...string) error {
 	for _, name := range names {
-		err := ld.servers[name].urlErr
+		srv := ld.servers[name]
+		if name == "agent" && !srv.explicit {
+			continue
+		}
+		err := srv.urlErr
 		if ce, ok := err.(*configError); ok {
 			needed := *ce
 			needed.msg += " (" + what + " needs it)"

@@ -188,7 +188,7 @@ func TestConfigFixtureBDKJava(t *testing.T) {
 	cfg := loadConfig(t, filepath.Join(dir, "config.yaml"))
 
 	for _, c := range []struct{ name, got, want string }{
-		{"PodURL", cfg.PodURL(), "https://acme.symphony.example"},
+		{"PodURL", cfg.PodURL(), "https://acme.symphony.example:443"},
 		{"AgentURL", cfg.AgentURL(), "https://agent1.acme.example:7443/app"}, // the first load-balanced node
 		{"KeyManagerURL", cfg.KeyManagerURL(), "https://acme-key.symphony.example:8444"},
 		{"SessionAuthURL", cfg.SessionAuthURL(), "https://acme-session.symphony.example:8444"},
@@ -248,7 +248,7 @@ func TestConfigFixtureBDKPython(t *testing.T) {
 	path := filepath.Join(dir, "config.yaml")
 	cfg := loadConfig(t, path)
 	for _, c := range []struct{ name, got, want string }{
-		{"PodURL", cfg.PodURL(), "https://acme.symphony.example"},
+		{"PodURL", cfg.PodURL(), "https://acme.symphony.example:443"},
 		{"AgentURL", cfg.AgentURL(), "https://agent.acme.example:8443/agent-gw"},
 		{"KeyManagerURL", cfg.KeyManagerURL(), "https://acme-api.symphony.example:8444"},
 		{"SessionAuthURL", cfg.SessionAuthURL(), "https://acme-api.symphony.example:8444"},
@@ -398,8 +398,15 @@ func TestConfigPKCS12TrustStore(t *testing.T) {
 			if status, body := get(t, client, cfg.PodURL()+symauthtest.PathSessionInfo); status != http.StatusOK {
 				t.Fatalf("sessioninfo: %d %s", status, body)
 			}
-			if roots := cfg.RootCAs(); roots == nil || !roots.Equal(srv.CertPool()) {
-				t.Fatal("RootCAs() is not the trust store")
+			// A PKCS#12 trust store (BDK Java's format) is trusted with the
+			// system's roots, as BDK Java adds the JVM's.
+			want, err := x509.SystemCertPool()
+			if err != nil {
+				t.Skip("no system roots here:", err)
+			}
+			want.AddCert(caOf(t, srv))
+			if roots := cfg.RootCAs(); roots == nil || !roots.Equal(want) {
+				t.Fatal("RootCAs() is not the system roots with the trust store")
 			}
 		})
 	}
@@ -628,86 +635,86 @@ func TestConfigErrors(t *testing.T) {
 		name string
 		text string
 		want []string // in the error, besides the file name
+		at   string   // where the error comes: "" at load, "session" from Session and HTTPClient, "obo" from OBO
 	}{
-		{"no host", rsaBot, []string{"pod.host: missing"}},
-		{"section without host", "pod:\n  port: 443\n" + rsaBot, []string{":1: pod.host: missing"}},
-		{"no username", "host: h\nbot:\n  privateKey:\n    path: bot.pem\n", []string{":2: bot.username: missing"}},
-		{"username with spaces", "host: h\nbot:\n  username: ' b '\n  privateKey:\n    path: bot.pem\n", []string{":3: bot.username:", "white space"}},
-		{"both key and certificate", "host: h\nbot:\n  username: b\n  privateKey:\n    path: bot.pem\n  certificate:\n    path: cert.pem\n", []string{":2: bot: configuring both"}},
-		{"neither", "host: h\nbot:\n  username: b\n", []string{":2: bot.privateKey: missing"}},
-		{"neither, old form", "host: h\nbot:\n  username: b\n  privateKeyPath: bot.pem\n", []string{"bot.privateKey: missing", "bot.privateKeyPath is an old form"}},
-		{"no bot", "host: h\n", []string{"bot: not configured"}},
-		{"path and content", "host: h\nbot:\n  username: b\n  privateKey:\n    path: bot.pem\n    content: \"" + keyContent + "\"\n", []string{":4: bot.privateKey: give path or content, not both"}},
-		{"key scalar", "host: h\nbot:\n  username: b\n  privateKey: bot.pem\n", []string{":4: bot.privateKey: want a mapping"}},
-		{"unreadable key", "host: h\nbot:\n  username: b\n  privateKey:\n    path: nope.pem\n", []string{":5: bot.privateKey.path:", "nope.pem"}},
-		{"key is a directory", "host: h\nbot:\n  username: b\n  privateKey:\n    path: adir\n", []string{"bot.privateKey.path:", "adir"}},
-		{"empty key file", "host: h\nbot:\n  username: b\n  privateKey:\n    path: empty.pem\n", []string{"bot.privateKey.path:", "is empty"}},
-		{"not a key", "host: h\nbot:\n  username: b\n  privateKey:\n    path: ca.pem\n", []string{"bot.privateKey.path:", "certificate, not a private key"}},
-		{"small key", "host: h\nbot:\n  username: b\n  privateKey:\n    path: small.pem\n", []string{"bot.privateKey.path:", "1024-bit"}},
-		{"bad key content", "host: h\nbot:\n  username: b\n  privateKey:\n    content: not-a-key\n", []string{":5: bot.privateKey.content:", "no PEM private key"}},
-		{"port not a number", "host: h\nport: abc\n" + rsaBot, []string{":2: port: want a TCP port"}},
-		{"port too large", "host: h\nport: 70000\n" + rsaBot, []string{":2: port:", "1 to 65535"}},
-		{"port a list", "host: h\npod:\n  port: [1, 2]\n" + rsaBot, []string{":3: pod.port: want a single value, not a list"}},
-		{"maxAttempts not a number", "host: h\nretry:\n  maxAttempts: x\n" + rsaBot, []string{":3: retry.maxAttempts:"}},
-		{"maxAttempts zero", "host: h\nretry:\n  maxAttempts: 0\n" + rsaBot, []string{":3: retry.maxAttempts: want at least 1"}},
-		{"negative interval", "host: h\nretry:\n  initialIntervalMillis: -5\n" + rsaBot, []string{"retry.initialIntervalMillis:"}},
-		{"multiplier", "host: h\nretry:\n  multiplier: 0.5\n" + rsaBot, []string{":3: retry.multiplier:", "between 1 and 100"}},
-		{"retry a list", "host: h\nretry: [1]\n" + rsaBot, []string{":2: retry: want a mapping of keys, not a list"}},
-		{"malformed YAML", "host: [h\n  password: wrong-secret-password\n" + rsaBot, []string{"not valid YAML", "yaml: line"}},
-		{"empty document", "", []string{"the configuration is empty"}},
-		{"comment only", "# nothing\n", []string{"the configuration is empty"}},
-		{"top-level list", "- host: h\n", []string{"want a mapping of keys at the top level"}},
-		{"top-level text", "-----BEGIN PRIVATE KEY-----\nMIIEwrongsecret\n", []string{"want a mapping of keys at the top level"}},
-		{"bot a string", "host: h\nbot: my-bot\n", []string{":2: bot: want a mapping of keys, not a single value"}},
-		{"scheme ftp", "scheme: ftp\nhost: h\n" + rsaBot, []string{":1: scheme: want https or http"}},
-		{"plain http", "scheme: http\nhost: acme.example\n" + rsaBot, []string{"pod:", "http://acme.example", "plain http"}},
-		{"host with scheme", "host: https://acme.example\n" + rsaBot, []string{":1: host: give the host name only"}},
-		{"host with port", "host: acme.example:8443\n" + rsaBot, []string{":1: host: give the port under port"}},
-		{"host with space", "host: acme example\n" + rsaBot, []string{":1: host: not a host name"}},
-		{"bad context", "host: h\ncontext: a?b\n" + rsaBot, []string{":2: context: want a path"}},
-		{"duplicate key", "host: a\nhost: b\n" + rsaBot, []string{":2: host: given twice (lines 1 and 2)"}},
-		{"certificate wrong password", "host: h\nbot:\n  certificate:\n    path: bot.p12\n    password: wrong-secret-password\n", []string{":5: bot.certificate.password: wrong password"}},
-		{"certificate no password", "host: h\nbot:\n  certificate:\n    path: bot.p12\n", []string{"bot.certificate.password: wrong password"}},
-		{"certificate username", "host: h\nbot:\n  username: other-bot\n  certificate:\n    path: cert.pem\n", []string{":3: bot.username:", `"other-bot"`, `"cert-bot"`}},
-		{"certificate garbage", "host: h\nbot:\n  certificate:\n    path: garbage.bin\n", []string{":4: bot.certificate.path:", "PKCS#12"}},
-		{"certificate without key", "host: h\nbot:\n  certificate:\n    path: cert-only.pem\n", []string{"bot.certificate.path: ParsePEM"}},
-		{"certificate expired", "host: h\nbot:\n  certificate:\n    path: expired.pem\n", []string{"bot.certificate.path:", "expired"}},
-		{"certificate content not base64", "host: h\nbot:\n  certificate:\n    content: '%%%'\n", []string{":4: bot.certificate.content: neither PEM nor base64"}},
-		{"certificate without session auth", "pod:\n  host: h\n" + certBot, []string{"sessionAuth.host: missing: the certificate login needs it"}},
-		{"certificate over http", "host: h\nsessionAuth:\n  scheme: http\n  host: 127.0.0.1\n" + certBot, []string{":2: sessionAuth.scheme: must be https"}},
+		{"no host", rsaBot, []string{"pod.host: missing", "the RSA login needs it"}, "session"},
+		{"section without host", "pod:\n  port: 443\n" + rsaBot, []string{":1: pod.host: missing"}, "session"},
+		{"no username", "host: h\nbot:\n  privateKey:\n    path: bot.pem\n", []string{":2: bot.username: missing"}, "session"},
+		{"username with spaces", "host: h\nbot:\n  username: ' b '\n  privateKey:\n    path: bot.pem\n", []string{":3: bot.username:", "white space"}, "session"},
+		{"both key and certificate", "host: h\nbot:\n  username: b\n  privateKey:\n    path: bot.pem\n  certificate:\n    path: cert.pem\n", []string{":2: bot: both bot.privateKey.path and bot.certificate.path are configured"}, "session"},
+		{"neither", "host: h\nbot:\n  username: b\n", []string{":2: bot.privateKey: missing"}, "session"},
+		{"no bot", "host: h\n", []string{"bot: not configured"}, "session"},
+		{"path and content", "host: h\nbot:\n  username: b\n  privateKey:\n    path: bot.pem\n    content: \"" + keyContent + "\"\n", []string{":6: bot.privateKey.content: bot.privateKey.path is given too"}, "session"},
+		{"key scalar", "host: h\nbot:\n  username: b\n  privateKey: bot.pem\n", []string{":4: bot.privateKey: want a mapping"}, ""},
+		{"unreadable key", "host: h\nbot:\n  username: b\n  privateKey:\n    path: nope.pem\n", []string{":5: bot.privateKey.path:", "nope.pem"}, ""},
+		{"key is a directory", "host: h\nbot:\n  username: b\n  privateKey:\n    path: adir\n", []string{"bot.privateKey.path:", "adir"}, ""},
+		{"empty key file", "host: h\nbot:\n  username: b\n  privateKey:\n    path: empty.pem\n", []string{"bot.privateKey.path:", "is empty"}, ""},
+		{"not a key", "host: h\nbot:\n  username: b\n  privateKey:\n    path: ca.pem\n", []string{"bot.privateKey.path:", "certificate, not a private key"}, ""},
+		{"small key", "host: h\nbot:\n  username: b\n  privateKey:\n    path: small.pem\n", []string{"bot.privateKey.path:", "1024-bit"}, ""},
+		{"bad key content", "host: h\nbot:\n  username: b\n  privateKey:\n    content: not-a-key\n", []string{":5: bot.privateKey.content:", "no PEM private key"}, ""},
+		{"port not a number", "host: h\nport: abc\n" + rsaBot, []string{":2: port: want a TCP port"}, ""},
+		{"port too large", "host: h\nport: 70000\n" + rsaBot, []string{":2: port:", "1 to 65535"}, ""},
+		{"port a list", "host: h\npod:\n  port: [1, 2]\n" + rsaBot, []string{":3: pod.port: want a single value, not a list"}, ""},
+		{"maxAttempts not a number", "host: h\nretry:\n  maxAttempts: x\n" + rsaBot, []string{":3: retry.maxAttempts:"}, ""},
+		{"maxAttempts zero", "host: h\nretry:\n  maxAttempts: 0\n" + rsaBot, []string{":3: retry.maxAttempts: want at least 1"}, ""},
+		{"negative interval", "host: h\nretry:\n  initialIntervalMillis: -5\n" + rsaBot, []string{"retry.initialIntervalMillis:"}, ""},
+		{"multiplier", "host: h\nretry:\n  multiplier: 101\n" + rsaBot, []string{":3: retry.multiplier:", "from 1 to 100"}, ""},
+		{"retry a list", "host: h\nretry: [1]\n" + rsaBot, []string{":2: retry: want a mapping of keys, not a list"}, ""},
+		{"malformed YAML", "host: [h\n  password: wrong-secret-password\n" + rsaBot, []string{"config.yaml:1: not valid YAML", "did not find expected ',' or ']'"}, ""},
+		{"empty document", "", []string{"the configuration is empty"}, ""},
+		{"comment only", "# nothing\n", []string{"the configuration is empty"}, ""},
+		{"top-level list", "- host: h\n", []string{"want a mapping of keys at the top level"}, ""},
+		{"top-level text", "-----BEGIN PRIVATE KEY-----\nMIIEwrongsecret\n", []string{"want a mapping of keys at the top level"}, ""},
+		{"bot a string", "host: h\nbot: my-bot\n", []string{":2: bot: want a mapping of keys, not a single value"}, ""},
+		{"scheme ftp", "scheme: ftp\nhost: h\n" + rsaBot, []string{":1: scheme: want https or http"}, ""},
+		{"plain http", "scheme: http\nhost: acme.example\n" + rsaBot, []string{"pod:", "http://acme.example:443", "plain http"}, "session"},
+		{"host with scheme", "host: https://acme.example\n" + rsaBot, []string{":1: host: give the host name only"}, "session"},
+		{"host with port", "host: acme.example:8443\n" + rsaBot, []string{":1: host: give the port under port"}, "session"},
+		{"host with space", "host: acme example\n" + rsaBot, []string{":1: host: not a host name"}, "session"},
+		{"bad context", "host: h\ncontext: a?b\n" + rsaBot, []string{":2: context: want a path"}, ""},
+		{"duplicate key", "host: a\nhost: b\n" + rsaBot, []string{":2: host: given twice (lines 1 and 2)"}, ""},
+		{"certificate wrong password", "host: h\nbot:\n  certificate:\n    path: bot.p12\n    password: wrong-secret-password\n", []string{":5: bot.certificate.password: wrong password"}, ""},
+		{"certificate no password", "host: h\nbot:\n  certificate:\n    path: bot.p12\n", []string{"bot.certificate.password: missing"}, ""},
+		{"certificate username", "host: h\nbot:\n  username: other-bot\n  certificate:\n    path: cert.pem\n", []string{":3: bot.username:", `"other-bot"`, `"cert-bot"`}, ""},
+		{"certificate garbage", "host: h\nbot:\n  certificate:\n    path: garbage.bin\n", []string{":4: bot.certificate.path:", "PKCS#12"}, ""},
+		{"certificate without key", "host: h\nbot:\n  certificate:\n    path: cert-only.pem\n", []string{"bot.certificate.path: ParsePEM"}, ""},
+		{"certificate expired", "host: h\nbot:\n  certificate:\n    path: expired.pem\n", []string{"bot.certificate.path:", "expired"}, ""},
+		{"certificate content not base64", "host: h\nbot:\n  certificate:\n    content: '%%%'\n", []string{":4: bot.certificate.content: neither PEM nor base64"}, ""},
+		{"certificate without session auth", "pod:\n  host: h\n" + certBot, []string{"sessionAuth.host: missing", "(the certificate login needs it)"}, "session"},
+		{"certificate over http", "host: h\nsessionAuth:\n  scheme: http\n  host: 127.0.0.1\n" + certBot, []string{":2: sessionAuth.scheme: must be https"}, "session"},
 		{"JKS trust store", "host: h\nssl:\n  trustStore:\n    path: truststore.jks\n" + rsaBot,
-			[]string{":4: ssl.trustStore.path:", "keytool -importkeystore -srckeystore truststore.jks -destkeystore truststore.p12 -deststoretype PKCS12"}},
-		{"PEM trust store without certificates", "host: h\nssl:\n  trustStore:\n    path: no-certs.pem\n" + rsaBot, []string{"ssl.trustStore.path: no certificate found"}},
-		{"trust store wrong password", "host: h\nssl:\n  trustStore:\n    path: truststore.p12\n    password: wrong-secret-password\n" + rsaBot, []string{":5: ssl.trustStore.password: wrong or missing password"}},
-		{"trust store is a key store", "host: h\nssl:\n  trustStore:\n    path: keystore.p12\n    password: p12-secret-password\n" + rsaBot, []string{"ssl.trustStore.path: not a PEM bundle nor a readable PKCS#12 trust store"}},
-		{"trust store garbage", "host: h\nssl:\n  trustStore:\n    path: garbage.bin\n" + rsaBot, []string{"ssl.trustStore.path: not a PEM bundle"}},
-		{"trust store content not base64", "host: h\nssl:\n  trustStore:\n    content: '%%%'\n" + rsaBot, []string{"ssl.trustStore.content: neither PEM nor base64"}},
-		{"trust store unreadable", "host: h\nssl:\n  trustStore:\n    path: nope.p12\n" + rsaBot, []string{":4: ssl.trustStore.path:", "nope.p12"}},
-		{"unset variable", "host: h\nbot:\n  username: ${SYMAUTH_TEST_UNSET}\n  privateKey:\n    path: bot.pem\n", []string{":3: bot.username: environment variable SYMAUTH_TEST_UNSET is not set"}},
-		{"unset variable in a default", "host: ${SYMAUTH_TEST_UNSET:-${SYMAUTH_TEST_UNSET}}\n" + rsaBot, []string{":1: host: environment variable SYMAUTH_TEST_UNSET is not set"}},
-		{"unterminated variable", "host: ${HOME\n" + rsaBot, []string{":1: host: a ${ has no closing }"}},
-		{"empty variable", "host: ${}\n" + rsaBot, []string{":1: host: a ${…} has no valid variable name"}},
-		{"proxy without port", "host: h\nproxy:\n  host: p\n" + rsaBot, []string{":2: proxy.port: missing"}},
-		{"proxy bad port", "host: h\nproxy:\n  host: p\n  port: http\n" + rsaBot, []string{":4: proxy.port: want a TCP port"}},
-		{"proxy bad host", "host: h\nproxy:\n  host: http://p\n  port: 3128\n" + rsaBot, []string{":3: proxy.host: give the host name only"}},
-		{"proxy password without user", "host: h\nproxy:\n  host: p\n  port: 3128\n  password: proxy-secret-password\n" + rsaBot, []string{":2: proxy.username: missing"}},
-		{"proxy password a list", "host: h\nproxy:\n  host: p\n  port: 3128\n  username: u\n  password: [proxy-secret-password]\n" + rsaBot, []string{":6: proxy.password: want a single value"}},
-		{"commonJwt not a boolean", "host: h\ncommonJwt:\n  enabled: maybe\n" + rsaBot, []string{":3: commonJwt.enabled: want true or false"}},
-		{"commonJwt a string", "host: h\ncommonJwt: yes\n" + rsaBot, []string{":2: commonJwt: want a mapping"}},
-		{"app with both", "host: h\n" + rsaBot + "app:\n  appId: a\n  privateKey:\n    path: bot.pem\n  certificate:\n    path: cert.pem\n", []string{":6: app: configuring both"}},
-		{"app key without id", "host: h\n" + rsaBot + "app:\n  privateKey:\n    path: bot.pem\n", []string{":6: app.appId: missing"}},
-		{"app id with spaces", "host: h\n" + rsaBot + "app:\n  appId: 'a b '\n  privateKey:\n    path: bot.pem\n", []string{":7: app.appId:", "white space"}},
-		{"app certificate id", "host: h\nsessionAuth:\n  host: h\n" + rsaBot + "app:\n  appId: other-app\n  certificate:\n    path: cert.pem\n", []string{":9: app.appId:", `"other-app"`, `"cert-bot"`}},
-		{"app certificate wrong password", "host: h\n" + rsaBot + "app:\n  certificate:\n    path: bot.p12\n    password: wrong-secret-password\n", []string{"app.certificate.password: wrong password"}},
-		{"app certificate without session auth", "pod:\n  host: h\n" + rsaBot + "app:\n  certificate:\n    path: cert.pem\n", []string{"sessionAuth.host: missing: the certificate on-behalf-of login needs it"}},
-		{"app unreadable key", "host: h\n" + rsaBot + "app:\n  appId: a\n  privateKey:\n    path: nope.pem\n", []string{":9: app.privateKey.path:"}},
-		{"app a list", "host: h\n" + rsaBot + "app: [a]\n", []string{":6: app: want a mapping"}},
-		{"app id a mapping", "host: h\n" + rsaBot + "app:\n  appId: {a: b}\n", []string{":7: app.appId: want a single value, not a mapping"}},
-		{"app only, incomplete", "host: h\napp:\n  appId: a\n", []string{"bot: not configured"}},
-		{"load balancing nodes not a list", "host: h\nagent:\n  loadBalancing:\n    nodes: agent1\n" + rsaBot, []string{":4: agent.loadBalancing.nodes: want a list"}},
-		{"load balancing node not a mapping", "host: h\nagent:\n  loadBalancing:\n    nodes:\n      - agent1\n" + rsaBot, []string{":5: agent.loadBalancing.nodes[0]: want a mapping"}},
-		{"load balancing node without host", "pod:\n  host: h\nagent:\n  loadBalancing:\n    nodes:\n      - port: 7443\n" + rsaBot, []string{":6: agent.loadBalancing.nodes[0].host: missing"}},
-		{"merge key not a mapping", "host: h\nbot:\n  <<: 3\n  username: ${SYMAUTH_TEST_UNSET}\n", []string{"bot.username: environment variable"}},
+			[]string{":4: ssl.trustStore.path: not a valid Java key store"}, ""},
+		{"PEM trust store without certificates", "host: h\nssl:\n  trustStore:\n    path: no-certs.pem\n" + rsaBot, []string{"ssl.trustStore.path: no certificate found"}, ""},
+		{"trust store wrong password", "host: h\nssl:\n  trustStore:\n    path: truststore.p12\n    password: wrong-secret-password\n" + rsaBot, []string{":5: ssl.trustStore.password: wrong password"}, ""},
+		{"trust store is a key store", "host: h\nssl:\n  trustStore:\n    path: keystore.p12\n    password: p12-secret-password\n" + rsaBot, []string{"ssl.trustStore.path: not a PEM bundle, Java key store or PKCS#12 trust store"}, ""},
+		{"trust store garbage", "host: h\nssl:\n  trustStore:\n    path: garbage.bin\n" + rsaBot, []string{"ssl.trustStore.path: not a PEM bundle"}, ""},
+		{"trust store content not base64", "host: h\nssl:\n  trustStore:\n    content: '%%%'\n" + rsaBot, []string{"ssl.trustStore.content: neither PEM nor base64"}, ""},
+		{"trust store unreadable", "host: h\nssl:\n  trustStore:\n    path: nope.p12\n" + rsaBot, []string{":4: ssl.trustStore.path:", "nope.p12"}, ""},
+		{"unset variable", "host: h\nbot:\n  username: ${SYMAUTH_TEST_UNSET}\n  privateKey:\n    path: bot.pem\n", []string{":3: bot.username: environment variable SYMAUTH_TEST_UNSET is not set"}, ""},
+		{"unset variable in a default", "host: ${SYMAUTH_TEST_UNSET:-${SYMAUTH_TEST_UNSET}}\n" + rsaBot, []string{":1: host: environment variable SYMAUTH_TEST_UNSET is not set"}, ""},
+		{"unterminated variable", "host: ${HOME\n" + rsaBot, []string{":1: host: a ${ has no closing }"}, ""},
+		{"empty variable", "host: ${}\n" + rsaBot, []string{":1: host: a ${…} has no valid variable name"}, ""},
+		{"proxy without port", "host: h\nproxy:\n  host: p\n" + rsaBot, []string{":2: proxy.port: missing"}, ""},
+		{"proxy bad port", "host: h\nproxy:\n  host: p\n  port: http\n" + rsaBot, []string{":4: proxy.port: want a TCP port"}, ""},
+		{"proxy bad host", "host: h\nproxy:\n  host: http://p\n  port: 3128\n" + rsaBot, []string{":3: proxy.host: give the host name only"}, ""},
+		{"proxy password without user", "host: h\nproxy:\n  host: p\n  port: 3128\n  password: proxy-secret-password\n" + rsaBot, []string{":2: proxy.username: missing"}, ""},
+		{"proxy password a list", "host: h\nproxy:\n  host: p\n  port: 3128\n  username: u\n  password: [proxy-secret-password]\n" + rsaBot, []string{":6: proxy.password: want a single value"}, ""},
+		{"commonJwt not a boolean", "host: h\ncommonJwt:\n  enabled: maybe\n" + rsaBot, []string{":3: commonJwt.enabled: want true or false"}, ""},
+		{"commonJwt a string", "host: h\ncommonJwt: yes\n" + rsaBot, []string{":2: commonJwt: want a mapping"}, ""},
+		{"app with both", "host: h\n" + rsaBot + "app:\n  appId: a\n  privateKey:\n    path: bot.pem\n  certificate:\n    path: cert.pem\n", []string{":6: app: both app.privateKey.path and app.certificate.path are configured"}, "obo"},
+		{"app key without id", "host: h\n" + rsaBot + "app:\n  privateKey:\n    path: bot.pem\n", []string{":6: app.appId: missing"}, "obo"},
+		{"app id with spaces", "host: h\n" + rsaBot + "app:\n  appId: 'a b '\n  privateKey:\n    path: bot.pem\n", []string{":7: app.appId:", "white space"}, "obo"},
+		{"app certificate id", "host: h\nsessionAuth:\n  host: h\n" + rsaBot + "app:\n  appId: other-app\n  certificate:\n    path: cert.pem\n", []string{":9: app.appId:", `"other-app"`, `"cert-bot"`}, ""},
+		{"app certificate wrong password", "host: h\n" + rsaBot + "app:\n  certificate:\n    path: bot.p12\n    password: wrong-secret-password\n", []string{"app.certificate.password: wrong password"}, ""},
+		{"app certificate without session auth", "pod:\n  host: h\n" + rsaBot + "app:\n  certificate:\n    path: cert.pem\n", []string{"sessionAuth.host: missing", "(the certificate on-behalf-of login needs it)"}, "obo"},
+		{"app unreadable key", "host: h\n" + rsaBot + "app:\n  appId: a\n  privateKey:\n    path: nope.pem\n", []string{":9: app.privateKey.path:"}, ""},
+		{"app a list", "host: h\n" + rsaBot + "app: [a]\n", []string{":6: app: want a mapping"}, ""},
+		{"app id a mapping", "host: h\n" + rsaBot + "app:\n  appId: {a: b}\n", []string{":7: app.appId: want a single value, not a mapping"}, ""},
+		{"app only, incomplete", "host: h\napp:\n  appId: a\n", []string{":2: app.privateKey: missing"}, "obo"},
+		{"load balancing nodes not a list", "host: h\nagent:\n  loadBalancing:\n    nodes: agent1\n" + rsaBot, []string{":4: agent.loadBalancing.nodes: want a list"}, ""},
+		{"load balancing node not a mapping", "host: h\nagent:\n  loadBalancing:\n    nodes:\n      - agent1\n" + rsaBot, []string{":5: agent.loadBalancing.nodes[0]: want a mapping"}, ""},
+		{"load balancing node without host", "host: h\nagent:\n  loadBalancing:\n    nodes:\n      - port: 7443\n" + rsaBot, []string{":5: agent.loadBalancing.nodes[0].host: missing", "the RSA login needs it"}, "session"},
+		{"merge key not a mapping", "host: h\nbot:\n  <<: 3\n  username: ${SYMAUTH_TEST_UNSET}\n", []string{"bot.username: environment variable"}, ""},
 	}
 	path := filepath.Join(dir, "config.yaml")
 	for _, c := range cases {
@@ -715,7 +722,20 @@ func TestConfigErrors(t *testing.T) {
 			if err := os.WriteFile(path, []byte(c.text), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := bdkconfig.Load(path)
+			cfg, err := bdkconfig.Load(path, bdkconfig.WithLogger(quietLogger()))
+			switch {
+			case c.at == "" && err == nil:
+				t.Fatal("Load succeeded, want an error")
+			case c.at != "" && err != nil:
+				t.Fatalf("Load: %v; want the error from %s", err, c.at)
+			case c.at == "session":
+				_, err = cfg.Session()
+				if _, cerr := cfg.HTTPClient(); cerr == nil || err == nil || cerr.Error() != err.Error() {
+					t.Errorf("HTTPClient: %v; Session: %v", cerr, err)
+				}
+			case c.at == "obo":
+				_, err = cfg.OBO()
+			}
 			wantError(t, err, append([]string{"bdkconfig: " + path}, c.want...)...)
 			assertNoSecrets(t, []string{err.Error(), fmt.Sprintf("%+v %#v", err, err)}, append(configSecrets, keyContent[40:80])...)
 
@@ -723,7 +743,13 @@ func TestConfigErrors(t *testing.T) {
 			if strings.Contains(c.text, ".pem") || strings.Contains(c.text, ".p12") || strings.Contains(c.text, ".jks") || strings.Contains(c.text, ".bin") || strings.Contains(c.text, "adir") {
 				return // relative paths: Parse reads them from the working directory
 			}
-			_, err = bdkconfig.Parse([]byte(c.text))
+			cfg, err = bdkconfig.Parse([]byte(c.text), bdkconfig.WithLogger(quietLogger()))
+			switch c.at {
+			case "session":
+				_, err = cfg.Session()
+			case "obo":
+				_, err = cfg.OBO()
+			}
 			if err == nil || strings.Contains(err.Error(), path) || !strings.HasPrefix(err.Error(), "bdkconfig: config") {
 				t.Errorf("Parse: %v", err)
 			}
@@ -781,15 +807,15 @@ commonJwt:
   enabled: "yes"
 datafeed:
   version: $${NOT_A_VARIABLE}
-  anything: ${SYMAUTH_TEST_UNSET}
+  tag: ${SYMAUTH_TEST_UNSET} # not read: no error
 `
-	cfg, err := bdkconfig.Parse([]byte(text))
+	cfg, err := bdkconfig.Parse([]byte(text), bdkconfig.WithLogger(quietLogger()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct{ name, got, want string }{
-		{"PodURL", cfg.PodURL(), "https://acme.symphony.example/symphony"}, // an empty context is no override
-		{"AgentURL", cfg.AgentURL(), "http://[::1]/symphony"},
+		{"PodURL", cfg.PodURL(), "https://acme.symphony.example:443/symphony"}, // an empty context is no override
+		{"AgentURL", cfg.AgentURL(), "http://[::1]:80/symphony"},
 		{"KeyManagerURL", cfg.KeyManagerURL(), "https://km.acme.example:8444/symphony"},
 		{"SessionAuthURL", cfg.SessionAuthURL(), "https://km.acme.example:8445/sa"},
 		{"Bot.Username", cfg.Bot.Username, "my-bot"},

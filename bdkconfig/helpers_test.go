@@ -1,6 +1,7 @@
 package bdkconfig_test
 
 import (
+	"log/slog"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -27,3 +28,6 @@ var (
 	loginCalls           = testkit.LoginCalls
 	oboUsername          = testkit.OBOUsername
 )
+
+// quietLogger discards the load's warnings.
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

@@ -1,7 +1,6 @@
 package bdkconfig
 
 import (
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -34,6 +33,7 @@ type server struct {
 	urlErr   error    // why the server cannot be used; nil when it can
 	proxyURL *url.URL // the effective proxy, password included; nil: from the environment
 	headers  http.Header
+	hostAt   scalar // where the host was written (its own or the top level's)
 }
 
 // servers reads the top-level server keys and the four server sections.
@@ -137,7 +137,7 @@ func (p *configParser) missingHost(srv *server) error {
 func (p *configParser) serverKeys(s section, parent *server) (*server, error) {
 	srv := &server{name: s.path, line: s.line}
 	if parent != nil {
-		srv.cfg, srv.proxyURL, srv.headers = parent.cfg, parent.proxyURL, parent.headers
+		srv.cfg, srv.proxyURL, srv.headers, srv.hostAt = parent.cfg, parent.proxyURL, parent.headers, parent.hostAt
 		if srv.line == 0 {
 			srv.line = parent.line
 		}
@@ -160,7 +160,7 @@ func (p *configParser) serverKeys(s section, parent *server) (*server, error) {
 		return nil, err
 	}
 	if host.set() {
-		srv.cfg.Host = host.text
+		srv.cfg.Host, srv.hostAt = host.text, host
 		if parent == nil {
 			srv.line = host.line
 		}
@@ -203,7 +203,7 @@ func (p *configParser) serverKeys(s section, parent *server) (*server, error) {
 	if parent == nil || srv.cfg.Host == "" {
 		return srv, nil
 	}
-	if srv.urlErr = p.checkHost(scalar{key: s.key("host"), line: srv.line, text: srv.cfg.Host}); srv.urlErr != nil {
+	if srv.urlErr = p.checkHost(srv.hostAt); srv.urlErr != nil {
 		return srv, nil
 	}
 	srv.url = baseURL(srv.cfg)
@@ -437,9 +437,4 @@ func (r *routes) connectTimeout(addr string) time.Duration {
 // hostPort is "host:port" in lower case.
 func hostPort(host, port string) string {
 	return net.JoinHostPort(strings.ToLower(strings.Trim(host, "[]")), port)
-}
-
-// describe names a server for errors: "pod (https://…)".
-func (srv *server) describe() string {
-	return fmt.Sprintf("%s (%s)", srv.name, srv.url)
 }

@@ -66,7 +66,12 @@ func yamlError(err error, data []byte) (line int, msg string) {
 		}
 		return line, "an alias (*name) refers to no anchor (&name); a value that starts with * must be quoted"
 	}
-	msg = yamlQuoted.ReplaceAllString(msg, "…")
+	msg = yamlQuoted.ReplaceAllStringFunc(msg, func(q string) string {
+		if len(q) == 3 && strings.ContainsAny(q[1:2], ",:]}[{-?|>#&*!%@`") {
+			return q // the library's own punctuation, as in "did not find expected ',' or ']'"
+		}
+		return "…"
+	})
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = msg[:i]
 	}
