@@ -16,11 +16,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/symauth/symauth"
 	"go.yaml.in/yaml/v3"

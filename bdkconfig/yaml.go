@@ -3,8 +3,8 @@ package bdkconfig
 import (
 	"bytes"
 	"fmt"
-	"regexp"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 
