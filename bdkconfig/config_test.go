@@ -116,7 +116,7 @@ func writeConfig(t testing.TB, dir, text string) string {
 
 func loadConfig(t testing.TB, path string) *bdkconfig.Config {
 	t.Helper()
-	cfg, err := bdkconfig.Load(path)
+	cfg, err := bdkconfig.Load(path, bdkconfig.WithLogger(quietLogger()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,7 +110,7 @@ func fuzzConfigOutput(t *testing.T, data []byte) (out string, ok bool) {
 	}
 	var cfg *bdkconfig.Config
 	var err error
-	testkit.WithinBudget(t, "Parse", func() { cfg, err = bdkconfig.Parse(data) })
+	testkit.WithinBudget(t, "Parse", func() { cfg, err = bdkconfig.Parse(data, bdkconfig.WithLogger(quietLogger())) })
 	switch {
 	case err != nil:
 		return err.Error(), true

@@ -367,7 +367,7 @@ var samplesTable = map[string]sampleWant{
 		username:  "tibot", botKeyAt: filepath.Join("envvalue", "propvalue", "privatekey.pem"),
 		appID: "tibapp", appKeyAt: filepath.Join("default", "value", "privatekey.pem"),
 		warns:      []string{"bot.privateKeyPath", "app.privateKeyPath"},
-		sessionErr: []string{": pod.host: ", "not a host name"}, oboErr: []string{": pod.host: "},
+		sessionErr: []string{":4: host: ", "not a host name"}, oboErr: []string{":4: host: "},
 		check: func(t *testing.T, c *bdkconfig.Config) {
 			if c.Host != "${escaped}" {
 				t.Errorf("Host = %q; want ${escaped}", c.Host)
