@@ -135,7 +135,7 @@ func (p *configParser) identity(s section, nameKey, nameText string) (identity, 
 	switch {
 	case keySpec.given && certSpec.given:
 		id.keySrc, id.certSrc = keySpec.src, certSpec.src
-		id.err = p.errorf(s.line, s.path, "both %s and %s are configured: give one (BDK refuses both too)", keySpec.value.key, certSpec.value.key)
+		id.err = p.errorf(s.line, s.path, "both %s and %s are configured: give one (BDK refuses both too)", p.name(keySpec.value.key), p.name(certSpec.value.key))
 	case keySpec.given:
 		id.keySrc = keySpec.src
 		if !id.name.set() {

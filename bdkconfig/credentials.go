@@ -101,7 +101,7 @@ func (s section) credentialSpec(name string, flat flatKeys) (credentialSpec, err
 		return spec, nil
 	case 1:
 	default:
-		spec.conflict = s.p.errorf(sources[1].line, sources[1].key, "%s is given too: give one of them", sources[0].key)
+		spec.conflict = s.p.errorf(sources[1].line, sources[1].key, "%s is given too: give one of them", s.p.name(sources[0].key))
 	}
 	spec.given, spec.value = true, sources[0]
 	if inline[0] {
@@ -227,9 +227,9 @@ func (p *configParser) binary(c credential) ([]byte, error) {
 
 func (p *configParser) wrongPassword(password scalar, c credential) error {
 	if !password.set() {
-		return p.errorf(password.line, password.key, "missing: %s needs its password", c.key)
+		return p.errorf(password.line, password.key, "missing: %s needs its password", p.name(c.key))
 	}
-	return p.errorf(password.line, password.key, "wrong password for %s", c.key)
+	return p.errorf(password.line, password.key, "wrong password for %s", p.name(c.key))
 }
 
 // trustStore reads c as the certificates to trust, with the meaning of the

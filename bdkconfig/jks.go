@@ -38,7 +38,7 @@ func (p *configParser) loadJavaKeyStore(c credential, data []byte, password scal
 	}
 	if err := ks.Load(bytes.NewReader(data), []byte(password.text)); err != nil {
 		if bytes.Contains([]byte(err.Error()), []byte("invalid digest")) {
-			return ks, p.errorf(password.line, password.key, "wrong password for %s (its integrity check failed)", c.key)
+			return ks, p.errorf(password.line, password.key, "wrong password for %s (its integrity check failed)", p.name(c.key))
 		}
 		return ks, p.errorf(c.line, c.key, "not a valid Java key store")
 	}

@@ -77,7 +77,7 @@ func (p *configParser) legacyDoc(root *yaml.Node) (*yaml.Node, error) {
 		keys[k.Value], lines[k.Value] = root.Content[i+1], k.Line
 	}
 	d := &legacyBuilder{p: p, keys: keys, lines: lines, used: map[string]bool{}, doc: mapping(root.Line)}
-	p.legacyNames = map[string]string{}
+	p.legacyNames = legacyNames()
 
 	for _, s := range legacyServers {
 		d.move(s.prefix+"Host", s.section, "host")
@@ -145,6 +145,33 @@ func (p *configParser) legacyDoc(root *yaml.Node) (*yaml.Node, error) {
 		}
 	}
 	return d.doc, nil
+}
+
+// legacyNames maps each BDK 2 key an SDK 1.x file can give to its flat
+// key, so that errors about a key the file lacks name the flat one too.
+func legacyNames() map[string]string {
+	names := map[string]string{
+		"bot.username": "botUsername", "app.appId": "appId",
+		"ssl.trustStore.path": "truststorePath", "ssl.trustStore.password": "truststorePassword",
+		"connectionTimeout": "connectionTimeout", "readTimeout": "readTimeout",
+	}
+	for _, s := range legacyServers {
+		names[s.section+".host"] = s.prefix + "Host"
+		names[s.section+".port"] = s.prefix + "Port"
+		names[s.section+".context"] = s.prefix + "ContextPath"
+	}
+	for _, who := range []string{"bot", "app"} {
+		names[who+".privateKey.path"] = who + "PrivateKeyPath + " + who + "PrivateKeyName"
+		names[who+".certificate.path"] = who + "CertPath + " + who + "CertName"
+		names[who+".certificate.password"] = who + "CertPassword"
+	}
+	for _, px := range []struct{ prefix, section string }{{"proxy", ""}, {"podProxy", "pod."}, {"agentProxy", "agent."}, {"keyManagerProxy", "keyManager."}} {
+		names[px.section+"proxy.host"] = px.prefix + "URL"
+		names[px.section+"proxy.port"] = px.prefix + "URL"
+		names[px.section+"proxy.username"] = px.prefix + "Username"
+		names[px.section+"proxy.password"] = px.prefix + "Password"
+	}
+	return names
 }
 
 // legacyBuilder writes the BDK 2 document of an SDK 1.x one.

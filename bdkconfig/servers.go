@@ -126,6 +126,9 @@ func (p *configParser) loadBalancedAgent(agent section, srv *server) (*server, e
 
 // missingHost is the error of a server that has no host.
 func (p *configParser) missingHost(srv *server) error {
+	if p.legacyNames != nil {
+		return p.errorf(srv.line, srv.name+".host", "missing")
+	}
 	return p.errorf(srv.line, srv.name+".host", "missing (give host at the top level or under %s)", srv.name)
 }
 

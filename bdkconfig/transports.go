@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"sync"
 	"time"
 
@@ -33,8 +34,9 @@ func newHTTPTransport(r *routes, roots *x509.CertPool) *http.Transport {
 
 // perServer applies, above next, what a configured server asks of each
 // request to it: its defaultHeaders, and its readTimeout — no response
-// headers, or no data from the body, for that long fails the request, as
-// BDK's read timeout does.
+// headers for that long after the request is written, or no data from the
+// body for that long in a Read, fails the request, as BDK's read timeout
+// does.
 type perServer struct {
 	next   http.RoundTripper
 	routes *routes
@@ -78,16 +80,24 @@ func (t *perServer) RoundTrip(req *http.Request) (*http.Response, error) {
 	timeoutErr := &readTimeoutError{server: name, timeout: d}
 	ctx, cancel := context.WithCancelCause(req.Context())
 	timer := time.AfterFunc(d, func() { cancel(timeoutErr) })
+	timer.Stop()
+	// The wait for the response starts when the request is written, not when
+	// RoundTrip is called: a request that waits for the bot's login (or for
+	// a connection) is not timed, and a 401 answered, then replayed after a
+	// login, is timed from each write.
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest:         func(httptrace.WroteRequestInfo) { timer.Reset(d) },
+		GotFirstResponseByte: func() { timer.Stop() },
+	})
 	resp, err := t.next.RoundTrip(req.WithContext(ctx))
+	timer.Stop()
 	if err != nil || resp == nil {
-		timer.Stop()
 		cancel(nil)
 		if context.Cause(ctx) == error(timeoutErr) {
 			err = timeoutErr
 		}
 		return resp, err
 	}
-	timer.Stop()
 	resp.Request = orig
 	resp.Body = &idleTimeoutBody{body: resp.Body, timer: timer, timeout: d, ctx: ctx, cancel: cancel, err: timeoutErr}
 	return resp, nil
