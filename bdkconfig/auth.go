@@ -48,6 +48,9 @@ func (p *configParser) trust(top section, c *Config, ld *loaded) error {
 // maxRetryMillis bounds the retry intervals and timeouts: one day.
 const maxRetryMillis = int64(24 * time.Hour / time.Millisecond)
 
+// maxMultiplier is the largest retry multiplier symauth applies.
+const maxMultiplier = 100
+
 // BDK's retry defaults (BdkRetryConfig).
 var bdkRetry = symauth.RetryPolicy{
 	MaxAttempts:     10,
@@ -91,10 +94,13 @@ func (p *configParser) retry(top section, c *Config) error {
 	}
 	f, err := strconv.ParseFloat(strings.TrimSpace(mult.text), 64)
 	switch {
-	case err != nil || math.IsNaN(f) || f > 100:
-		return p.errorf(mult.line, mult.key, "want a number from 1 to 100")
+	case err != nil || math.IsNaN(f):
+		return p.errorf(mult.line, mult.key, "want a number")
 	case f < 1:
 		p.warnf(mult.line, "%s is below 1: 2 is used, as BDK does", mult.key)
+	case f > maxMultiplier:
+		p.warnf(mult.line, "%s is above %d: %d is used (the waits reach maxIntervalMillis at once anyway)", mult.key, maxMultiplier, maxMultiplier)
+		c.Retry.Multiplier = maxMultiplier
 	default:
 		c.Retry.Multiplier = f
 	}
@@ -176,7 +182,7 @@ func (p *configParser) identity(s section, nameKey, nameText string) (identity, 
 		}
 		id.name.text, id.cert = cn, &cert
 	default:
-		id.err = p.errorf(s.line, s.key("privateKey"), "missing: give %s and %s (RSA), or %s", s.key(nameKey), s.key("privateKey"), s.key("certificate"))
+		id.err = p.errorf(s.line, s.key("privateKey"), "missing: give %s and %s (RSA), or %s", p.name(s.key(nameKey)), p.name(s.key("privateKey")), p.name(s.key("certificate")))
 	}
 	return id, nil
 }
@@ -188,7 +194,7 @@ func (p *configParser) bot(top section, c *Config, ld *loaded) error {
 		return err
 	}
 	if !b.present() {
-		ld.bot.err = p.errorf(0, "bot", "not configured: give bot.username and bot.privateKey, or bot.certificate")
+		ld.bot.err = p.errorf(0, "bot", "not configured: give %s and %s, or %s", p.name("bot.username"), p.name("bot.privateKey"), p.name("bot.certificate"))
 		return nil
 	}
 	if ld.bot, err = p.identity(b, "username", "the bot's username"); err != nil {

@@ -1,6 +1,7 @@
 package bdkconfig
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -49,7 +50,7 @@ func (p *configParser) build(c *Config, ld *loaded, o *options) {
 		if s.botErr = usable(ld, "the certificate login", "pod", "sessionAuth", "keyManager", "agent"); s.botErr != nil {
 			break
 		}
-		if s.botErr = p.needMutualTLS(ld, "the certificate login"); s.botErr != nil {
+		if s.botErr = p.needMutualTLS(ld, "the certificate login", "sessionAuth", "keyManager"); s.botErr != nil {
 			break
 		}
 		agentURL, skip := agentFor(ld)
@@ -77,7 +78,7 @@ func (p *configParser) build(c *Config, ld *loaded, o *options) {
 
 	switch app := ld.app; {
 	case app == nil:
-		s.oboErr = p.errorf(0, "app", "missing: on-behalf-of needs an app section with appId and privateKey (or certificate)")
+		s.oboErr = p.errorf(0, "app", "missing: on-behalf-of needs %s and %s (or %s)", p.name("app.appId"), p.name("app.privateKey"), p.name("app.certificate"))
 	case app.err != nil:
 		s.oboErr = app.err
 	case app.key != nil:
@@ -87,7 +88,7 @@ func (p *configParser) build(c *Config, ld *loaded, o *options) {
 		}
 	case app.cert != nil:
 		if s.oboErr = usable(ld, "the certificate on-behalf-of login", "sessionAuth"); s.oboErr == nil {
-			s.oboErr = p.needMutualTLS(ld, "the certificate on-behalf-of login")
+			s.oboErr = p.needMutualTLS(ld, "the certificate on-behalf-of login", "sessionAuth")
 		}
 		if s.oboErr == nil {
 			s.obo, s.oboErr = symauth.NewOBO(symauth.OBOConfig{SessionAuthURL: s.sessionAuthURL, PodURL: s.podURL,
@@ -105,7 +106,7 @@ func (p *configParser) build(c *Config, ld *loaded, o *options) {
 func usable(ld *loaded, what string, names ...string) error {
 	for _, name := range names {
 		srv := ld.servers[name]
-		if name == "agent" && !srv.explicit {
+		if name == "agent" && !srv.ownServer() {
 			continue
 		}
 		err := srv.urlErr
@@ -123,8 +124,9 @@ func usable(ld *loaded, what string, names ...string) error {
 
 // agentFor returns the agent URL to give a login, and whether simplified
 // key delivery is to trust the session token's claim alone: as BDK Java
-// does when the agent section does not set a server of its own (it only
-// inherits the top level's). An agent that cannot be used is none.
+// does when the agent section sets none of scheme, host, port and context
+// (overridesParentConfig: it only inherits the top level's, or balances
+// load over nodes). An agent that cannot be used is none.
 func agentFor(ld *loaded) (url string, skipVersionCheck bool) {
 	agent := ld.servers["agent"]
 	if agent.urlErr != nil {
@@ -141,10 +143,10 @@ func (p *configParser) wrapAs(line int, key string, err error) error {
 	return p.wrap(line, key, "", err)
 }
 
-// needMutualTLS checks that a certificate login has an https session auth
-// server and key manager.
-func (p *configParser) needMutualTLS(ld *loaded, what string) error {
-	for _, srv := range []*server{ld.servers["sessionAuth"], ld.servers["keyManager"]} {
+// needMutualTLS checks that the servers a certificate login calls are https.
+func (p *configParser) needMutualTLS(ld *loaded, what string, names ...string) error {
+	for _, name := range names {
+		srv := ld.servers[name]
 		if srv.url != "" && srv.cfg.Scheme != "https" {
 			return p.errorf(srv.line, srv.name+".scheme", "must be https: %s needs TLS", what)
 		}
@@ -152,9 +154,17 @@ func (p *configParser) needMutualTLS(ld *loaded, what string) error {
 	return nil
 }
 
-// logWarnings sends the load's warnings to the logger.
+// maxWarnings bounds the warning lines of one load.
+const maxWarnings = 20
+
+// logWarnings sends the load's warnings to the logger, at most maxWarnings
+// of them and a count of the others.
 func logWarnings(l *slog.Logger, warnings []string) {
-	for _, w := range warnings {
+	for i, w := range warnings {
+		if i == maxWarnings {
+			l.Warn(fmt.Sprintf("bdkconfig: %d more warnings not shown", len(warnings)-maxWarnings))
+			return
+		}
 		l.Warn("bdkconfig: " + w)
 	}
 }

@@ -81,19 +81,25 @@ func (s section) credentialSpec(name string, flat flatKeys) (credentialSpec, err
 		add(v, k.content)
 	}
 	if flat.password != "" {
-		if spec.password, err = sec.str("password"); err != nil {
+		// As BDK: the current section, when it names a source, brings its own
+		// password; the deprecated password goes with the deprecated source.
+		current, err := sec.str("password")
+		if err != nil {
 			return spec, err
 		}
 		old, err := s.str(flat.password)
 		if err != nil {
 			return spec, err
 		}
+		spec.password = current
 		if old.set() {
 			s.p.deprecated(old, s.key(name)+".password")
-			if spec.password.set() {
-				spec.conflict = s.p.errorf(old.line, old.key, "give %s.password or %s, not both", s.key(name), old.key)
+			currentSource := len(sources) > 0 && sources[0].key != s.key(flat.path) && sources[0].key != s.key(flat.content)
+			if !currentSource {
+				spec.password = old
+			} else if current.set() {
+				s.p.warnf(old.line, "%s is ignored: %s has its own password, as BDK reads it", old.key, s.key(name))
 			}
-			spec.password = old
 		}
 	}
 	switch len(sources) {

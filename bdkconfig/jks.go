@@ -36,7 +36,7 @@ func (p *configParser) loadJavaKeyStore(c credential, data []byte, password scal
 	if !password.set() {
 		return ks, p.errorf(password.line, password.key, "missing: a Java key store is read with its password (keytool's default is changeit)")
 	}
-	if err := ks.Load(bytes.NewReader(data), []byte(password.text)); err != nil {
+	if err := decodeSafely(func() error { return ks.Load(bytes.NewReader(data), []byte(password.text)) }); err != nil {
 		if bytes.Contains([]byte(err.Error()), []byte("invalid digest")) {
 			return ks, p.errorf(password.line, password.key, "wrong password for %s (its integrity check failed)", p.name(c.key))
 		}
@@ -45,8 +45,23 @@ func (p *configParser) loadJavaKeyStore(c credential, data []byte, password scal
 	return ks, nil
 }
 
-// javaKeyStoreTrust returns the trusted certificate entries of a JKS trust
-// store, in alias order.
+var errMalformedEntry = errors.New("malformed entry")
+
+// decodeSafely runs a keystore-go decoding step, turning a panic of the
+// decoder on a malformed file (a protected key too short for its salt and
+// digest makes it slice out of range) into an error.
+func decodeSafely(decode func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = errMalformedEntry
+		}
+	}()
+	return decode()
+}
+
+// javaKeyStoreTrust returns the certificates a JKS trust store makes
+// trusted, in alias order: its trusted certificate entries and, as Java's
+// TrustManagerFactory does, the first certificate of each key entry.
 func (p *configParser) javaKeyStoreTrust(c credential, data []byte, password scalar) ([]*x509.Certificate, error) {
 	ks, err := p.loadJavaKeyStore(c, data, password)
 	if err != nil {
@@ -56,14 +71,24 @@ func (p *configParser) javaKeyStoreTrust(c credential, data []byte, password sca
 	sort.Strings(aliases)
 	var certs []*x509.Certificate
 	for _, alias := range aliases {
-		if !ks.IsTrustedCertificateEntry(alias) {
+		var der []byte
+		switch {
+		case ks.IsTrustedCertificateEntry(alias):
+			entry, err := ks.GetTrustedCertificateEntry(alias)
+			if err != nil {
+				return nil, p.errorf(c.line, c.key, "entry %q cannot be read", alias)
+			}
+			der = entry.Certificate.Content
+		case ks.IsPrivateKeyEntry(alias):
+			chain, err := ks.GetPrivateKeyEntryCertificateChain(alias)
+			if err != nil || len(chain) == 0 {
+				continue
+			}
+			der = chain[0].Content
+		default:
 			continue
 		}
-		entry, err := ks.GetTrustedCertificateEntry(alias)
-		if err != nil {
-			return nil, p.errorf(c.line, c.key, "entry %q cannot be read", alias)
-		}
-		cert, err := x509.ParseCertificate(entry.Certificate.Content)
+		cert, err := x509.ParseCertificate(der)
 		if err != nil {
 			return nil, p.errorf(c.line, c.key, "entry %q holds no valid X.509 certificate", alias)
 		}
@@ -94,8 +119,15 @@ func (p *configParser) javaKeyStoreCertificate(c credential, data []byte, passwo
 	default:
 		return cert, p.errorf(c.line, c.key, "the Java key store holds %d private key entries; symauth needs exactly one", len(keys))
 	}
-	entry, err := ks.GetPrivateKeyEntry(keys[0], []byte(password.text))
-	if err != nil {
+	var entry keystore.PrivateKeyEntry
+	err = decodeSafely(func() (err error) {
+		entry, err = ks.GetPrivateKeyEntry(keys[0], []byte(password.text))
+		return err
+	})
+	switch {
+	case errors.Is(err, errMalformedEntry):
+		return cert, p.errorf(c.line, c.key, "not a valid Java key store: the key of entry %q is malformed", keys[0])
+	case err != nil:
 		return cert, p.errorf(password.line, password.key, "the key of entry %q cannot be decrypted with this password", keys[0])
 	}
 	key, err := x509.ParsePKCS8PrivateKey(entry.PrivateKey)

@@ -160,7 +160,10 @@ func legacyNames() map[string]string {
 		names[s.section+".port"] = s.prefix + "Port"
 		names[s.section+".context"] = s.prefix + "ContextPath"
 	}
+	names["bot"], names["app"] = "botUsername", "appId"
 	for _, who := range []string{"bot", "app"} {
+		names[who+".privateKey"] = who + "PrivateKeyPath + " + who + "PrivateKeyName"
+		names[who+".certificate"] = who + "CertPath + " + who + "CertName"
 		names[who+".privateKey.path"] = who + "PrivateKeyPath + " + who + "PrivateKeyName"
 		names[who+".certificate.path"] = who + "CertPath + " + who + "CertName"
 		names[who+".certificate.password"] = who + "CertPassword"

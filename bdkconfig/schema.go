@@ -1,6 +1,7 @@
 package bdkconfig
 
 import (
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,6 +49,10 @@ var (
 // unusedSections are the sections BDK reads that symauth does not: they
 // configure the SDK's event loops and extensions, not authentication.
 var unusedSections = [...]string{"datafeed", "datahose", "extensions"}
+
+// keyName is what a key of a BDK file looks like; an unknown key is shown
+// in an error only when it matches.
+var keyName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]{0,63}$`)
 
 func with(a, b keySet) keySet {
 	out := keySet{}
@@ -107,6 +112,11 @@ func (p *configParser) checkKeys(root *yaml.Node) (warnings []string, err error)
 				continue
 			}
 			sub, known := (*keys)[k.Value]
+			if !known && !keyName.MatchString(k.Value) {
+				// Not a key name: likely "key:value" without a space, so a
+				// value, perhaps a password, is in it. It is not shown.
+				return p.errorf(k.Line, path, "a key that is not a key name (is a space missing after a colon?)")
+			}
 			full := joinKey(path, k.Value)
 			switch {
 			case !known && path == "":

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/symauth/symauth/internal/validate"
+	"go.yaml.in/yaml/v3"
 )
 
 // serverSections names the sections that describe a server, in the order in
@@ -28,7 +29,8 @@ type server struct {
 	name     string // the section; "" at the top level
 	cfg      ServerConfig
 	line     int      // the line of the section, or of the top-level host; 0 when unknown
-	explicit bool     // the section sets its scheme, host, port or context (or load balancing)
+	explicit bool     // the section sets its scheme, host, port or context (BDK's overridesParentConfig)
+	balanced bool     // the agent is the first node of agent.loadBalancing
 	url      string   // BDK's base URL; "" when there is no host or it makes no URL
 	urlErr   error    // why the server cannot be used; nil when it can
 	proxyURL *url.URL // the effective proxy, password included; nil: from the environment
@@ -117,12 +119,16 @@ func (p *configParser) loadBalancedAgent(agent section, srv *server) (*server, e
 	if err != nil {
 		return nil, err
 	}
-	nodeSrv.name, nodeSrv.explicit = "agent", true
+	nodeSrv.name, nodeSrv.explicit, nodeSrv.balanced = "agent", false, true
 	if nodeSrv.url == "" && nodeSrv.urlErr == nil {
 		nodeSrv.urlErr = p.errorf(node.line, node.key("host"), "missing")
 	}
 	return nodeSrv, nil
 }
+
+// ownServer reports whether the section names a server of its own: its own
+// keys, or load balancing.
+func (srv *server) ownServer() bool { return srv.explicit || srv.balanced }
 
 // missingHost is the error of a server that has no host.
 func (p *configParser) missingHost(srv *server) error {
@@ -252,24 +258,34 @@ func (p *configParser) defaultHeaders(s section) (http.Header, error) {
 		return nil, err
 	}
 	h := http.Header{}
+	lines := map[string]int{}
 	for i := 0; i+1 < len(hs.node.Content); i += 2 {
 		k := hs.node.Content[i]
-		v, err := hs.str(k.Value)
+		key := hs.key(k.Value)
+		if k.Kind != yaml.ScalarNode || k.Value == "<<" || !validHeaderName(k.Value) {
+			return nil, p.errorf(k.Line, hs.path, "a header name must be a single token (merge keys are not read here)")
+		}
+		name := http.CanonicalHeaderKey(k.Value)
+		if first, dup := lines[name]; dup {
+			return nil, p.errorf(k.Line, key, "given twice (lines %d and %d)", first, k.Line)
+		}
+		lines[name] = k.Line
+		v := deref(hs.node.Content[i+1])
+		if v == nil || (v.Kind != yaml.ScalarNode) {
+			return nil, p.errorf(k.Line, key, "want a single value")
+		}
+		text, err := p.interpolate(key, k.Line, v.Value)
 		if err != nil {
 			return nil, err
 		}
-		name := http.CanonicalHeaderKey(k.Value)
-		if !validHeaderName(k.Value) {
-			return nil, p.errorf(k.Line, hs.key(k.Value), "not a valid header name")
-		}
-		if strings.ContainsAny(v.text, "\r\n\x00") {
-			return nil, p.errorf(k.Line, hs.key(k.Value), "a header value cannot hold a line break")
+		if strings.ContainsAny(text, "\r\n\x00") {
+			return nil, p.errorf(k.Line, key, "a header value cannot hold a line break")
 		}
 		switch name {
 		case "Sessiontoken", "Keymanagertoken", "Authorization", "Host", "Content-Length":
-			return nil, p.errorf(k.Line, hs.key(k.Value), "symauth sets this header itself")
+			return nil, p.errorf(k.Line, key, "symauth sets this header itself")
 		}
-		h.Set(name, v.text)
+		h.Set(name, text)
 	}
 	return h, nil
 }
@@ -362,16 +378,25 @@ func (p *configParser) proxy(s section) (*ProxyConfig, *url.URL, error) {
 	return &ProxyConfig{Host: host.text, Port: int(port), Username: user.text}, u, nil
 }
 
-// route is what a request to one configured server gets: its proxy and
-// timeouts.
+// route is what a request to one configured server gets: its proxy,
+// timeouts and headers.
 type route struct {
-	addr    string // "host:port", lower case
-	srv     *server
-	proxied bool // a proxy is configured (its own or inherited)
+	addr     string   // "host:port", lower case
+	prefixes []string // the paths BDK calls on this server: its context and the API's base path
+	srv      *server
 }
 
-// routes is the table that maps a request's host to its server; requests to
-// other hosts get the top level's settings.
+// apiPaths are the base paths BDK's clients call on each server
+// (ApiClientFactory): they tell apart sections that share a host and port.
+var apiPaths = map[string][]string{
+	"pod":         {"/pod", "/login", "/webcontroller"},
+	"agent":       {"/agent"},
+	"keyManager":  {"/relay", "/keyauth"},
+	"sessionAuth": {"/sessionauth"},
+}
+
+// routes is the table that maps a request to its server; requests to other
+// hosts get the top level's proxy and timeouts (not its headers).
 type routes struct {
 	byAddr []route
 	top    *server
@@ -384,24 +409,45 @@ func newRoutes(ld *loaded) *routes {
 		if srv.url == "" {
 			continue
 		}
-		r.byAddr = append(r.byAddr, route{addr: hostPort(srv.cfg.Host, strconv.Itoa(srv.cfg.Port)), srv: srv, proxied: srv.proxyURL != nil})
+		var prefixes []string
+		for _, p := range apiPaths[name] {
+			prefixes = append(prefixes, srv.cfg.Context+p)
+		}
+		r.byAddr = append(r.byAddr, route{addr: hostPort(srv.cfg.Host, strconv.Itoa(srv.cfg.Port)), prefixes: prefixes, srv: srv})
 	}
 	return r
 }
 
-// server returns the server of a request to u, or the top level.
-func (r *routes) server(u *url.URL) *server {
+// server returns the configured server of a request to u, and true; or the
+// top level and false when u is on no configured server's host and port.
+// Sections on one host and port are told apart by the path: the API each
+// serves (/pod and /login, /agent, /relay and /keyauth, /sessionauth) under
+// its context; the first section in the order pod, agent, keyManager,
+// sessionAuth otherwise.
+func (r *routes) server(u *url.URL) (*server, bool) {
 	port := u.Port()
 	if port == "" {
 		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
 	}
 	addr := hostPort(u.Hostname(), port)
+	var first *server
 	for _, rt := range r.byAddr {
-		if rt.addr == addr {
-			return rt.srv
+		if rt.addr != addr {
+			continue
+		}
+		if first == nil {
+			first = rt.srv
+		}
+		for _, p := range rt.prefixes {
+			if u.Path == p || strings.HasPrefix(u.Path, p+"/") {
+				return rt.srv, true
+			}
 		}
 	}
-	return r.top
+	if first != nil {
+		return first, true
+	}
+	return r.top, false
 }
 
 // proxyFunc returns the Proxy function of every transport of the Config: a
@@ -412,14 +458,14 @@ func (r *routes) server(u *url.URL) *server {
 func (r *routes) proxyFunc() func(*http.Request) (*url.URL, error) {
 	configured := r.top.proxyURL != nil
 	for _, rt := range r.byAddr {
-		configured = configured || rt.proxied
+		configured = configured || rt.srv.proxyURL != nil
 	}
 	if !configured {
 		return nil
 	}
 	return func(req *http.Request) (*url.URL, error) {
-		if u := r.server(req.URL).proxyURL; u != nil {
-			return u, nil
+		if srv, _ := r.server(req.URL); srv.proxyURL != nil {
+			return srv.proxyURL, nil
 		}
 		return http.ProxyFromEnvironment(req)
 	}

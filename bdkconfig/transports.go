@@ -57,8 +57,11 @@ func (e *readTimeoutError) Timeout() bool   { return true }
 func (e *readTimeoutError) Temporary() bool { return true }
 
 func (t *perServer) RoundTrip(req *http.Request) (*http.Response, error) {
-	srv := t.routes.server(req.URL)
+	srv, configured := t.routes.server(req.URL)
 	orig := req
+	if !configured {
+		srv = &server{cfg: srv.cfg} // the top level's timeouts; its headers go to configured servers only
+	}
 	if missing := missingHeaders(req.Header, srv.headers); missing != nil {
 		req = req.Clone(req.Context())
 		for name, values := range missing {
