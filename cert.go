@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/symauth/symauth/internal/keysize"
 	"github.com/symauth/symauth/internal/login"
 	"github.com/symauth/symauth/internal/pkcs12guard"
 	"github.com/symauth/symauth/internal/transport"
@@ -186,13 +188,31 @@ func ParsePKCS12(data []byte, password string) (tls.Certificate, error) {
 
 // ParsePEM parses a certificate and its unencrypted private key from PEM — one
 // file holding both, as BDK Python uses, or the two files' contents
-// concatenated. A literal backslash-n is read as a newline. Errors never
-// contain key material.
+// concatenated. A literal backslash-n is read as a newline. RSA keys above
+// 16384 bits are refused. Errors never contain key material.
 func ParsePEM(data []byte) (tls.Certificate, error) {
 	text := []byte(strings.ReplaceAll(string(data), `\n`, "\n"))
+	if err := checkPEMKeySize(text); err != nil {
+		return tls.Certificate{}, fmt.Errorf("symauth: ParsePEM: %w", err)
+	}
 	cert, err := tls.X509KeyPair(text, text)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("symauth: ParsePEM: %w", err)
 	}
 	return cert, nil
+}
+
+// checkPEMKeySize checks the size of the key tls.X509KeyPair will parse: the
+// first PEM block whose type ends in "PRIVATE KEY", in every DER form it
+// tries.
+func checkPEMKeySize(text []byte) error {
+	for rest := text; ; {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			return nil
+		}
+		if block.Type == "PRIVATE KEY" || strings.HasSuffix(block.Type, " PRIVATE KEY") {
+			return keysize.PrivateKey(block.Bytes)
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/symauth/symauth/internal/keysize"
 	"github.com/symauth/symauth/internal/login"
 	"github.com/symauth/symauth/internal/validate"
 )
@@ -126,8 +127,8 @@ func (r *RSA) GoString() string { return r.String() }
 // ParsePrivateKey parses an RSA private key in PEM: PKCS#1 ("BEGIN RSA PRIVATE
 // KEY") or PKCS#8 ("BEGIN PRIVATE KEY"). A literal backslash-n ("\n" written
 // as two characters, as keys passed through environment variables often are)
-// is read as a newline. Encrypted keys are not supported. Errors never contain
-// key material.
+// is read as a newline. Encrypted keys are not supported, nor keys above 16384
+// bits. Errors never contain key material.
 func ParsePrivateKey(pemBytes []byte) (*rsa.PrivateKey, error) {
 	text := strings.ReplaceAll(string(pemBytes), `\n`, "\n")
 	for rest := []byte(text); ; {
@@ -141,12 +142,18 @@ func ParsePrivateKey(pemBytes []byte) (*rsa.PrivateKey, error) {
 			if _, encrypted := block.Headers["Proc-Type"]; encrypted {
 				return nil, errors.New("symauth: ParsePrivateKey: the key is encrypted; decrypt it first (openssl pkey -in key.pem -out plain.pem)")
 			}
+			if err := keysize.PKCS1(block.Bytes); err != nil {
+				return nil, fmt.Errorf("symauth: ParsePrivateKey: %w", err)
+			}
 			key, err := x509.ParsePKCS1PrivateKey(block.Bytes)
 			if err != nil {
 				return nil, errors.New("symauth: ParsePrivateKey: malformed PKCS#1 RSA private key")
 			}
 			return key, nil
 		case "PRIVATE KEY":
+			if err := keysize.PKCS8(block.Bytes); err != nil {
+				return nil, fmt.Errorf("symauth: ParsePrivateKey: %w", err)
+			}
 			key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 			if err != nil {
 				return nil, errors.New("symauth: ParsePrivateKey: malformed PKCS#8 private key")

@@ -18,6 +18,7 @@ import (
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/internal/keysize"
 )
 
 // The file steps: --key or --cert, and --ca.
@@ -111,6 +112,9 @@ func keyBlockProblem(file string, data []byte, block *pem.Block) (outcome, bool)
 		return failed(file+": an OpenSSH key, not PEM",
 			"convert a copy of it to PKCS#8: ssh-keygen -p -m PKCS8 -f COPY, or "+adviceNewKey), true
 	case "PRIVATE KEY":
+		if keysize.PKCS8(block.Bytes) != nil {
+			break // ParsePrivateKey says why, without parsing it
+		}
 		if key, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
 			if _, ok := key.(*rsa.PrivateKey); !ok {
 				return failed(fmt.Sprintf("%s: a PKCS#8 %T; Symphony's RSA login needs an RSA key", file, key), adviceNewKey), true

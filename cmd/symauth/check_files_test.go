@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/symauth/symauth/internal/testkit"
+	"github.com/symauth/symauth/internal/testkit/craft"
 )
 
 // Each kind of wrong key or certificate file gets a diagnosis of its own in
@@ -24,6 +25,7 @@ func TestCheckFileProblems(t *testing.T) {
 	cert := testkit.LocalhostCertificate(t)
 	certPEM := string(testkit.PEM("CERTIFICATE", cert.Certificate[0]))
 	encryptedPKCS1 := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Headers: map[string]string{"Proc-Type": "4,ENCRYPTED", "DEK-Info": "AES-128-CBC,00"}, Bytes: []byte{1}}))
+	hugeKey := string(testkit.PEM("PRIVATE KEY", craft.PKCS8(craft.RSAKey(7_000_000)))) // a 1.2 MB file
 	pod := "https://" + closedAddr(t)
 	for _, tc := range []struct {
 		name, flag, content, step string
@@ -38,6 +40,8 @@ func TestCheckFileProblems(t *testing.T) {
 		{"EC key", "--key", string(testkit.PEM("EC PRIVATE KEY", ecDER)), "key file", []string{"an EC key", "openssl genrsa"}},
 		{"OpenSSH key", "--key", string(testkit.PEM("OPENSSH PRIVATE KEY", []byte{1})), "key file", []string{"an OpenSSH key", "ssh-keygen"}},
 		{"PKCS#8 EC key", "--key", string(testkit.PEM("PRIVATE KEY", ecPKCS8)), "key file", []string{"a PKCS#8 *ecdsa.PrivateKey"}},
+		{"huge PKCS#8 key", "--key", hugeKey, "key file", []string{"the RSA key is 7000000 bits; symauth accepts at most 16384"}},
+		{"PEM cert, huge key", "--cert", certPEM + hugeKey, "certificate file", []string{"the RSA key is 7000000 bits; symauth accepts at most 16384"}},
 		{"PEM cert, encrypted key", "--cert", certPEM + string(testkit.PEM("ENCRYPTED PRIVATE KEY", []byte{1})), "certificate file", []string{"the private key is encrypted"}},
 		{"PEM key only", "--cert", string(testkit.PEM("PRIVATE KEY", ecPKCS8)), "certificate file", []string{"no certificate (BEGIN CERTIFICATE)", "cat bot-cert.pem bot-key.pem"}},
 		{"PEM certificate only", "--cert", certPEM, "certificate file", []string{"no private key in the file"}},
