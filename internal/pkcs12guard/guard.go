@@ -1,92 +1,323 @@
-// Package pkcs12guard refuses PKCS#12 files that would make the decoder spend
-// unbounded time before it can tell a wrong password.
+// Package pkcs12guard refuses PKCS#12 files that would make the decoder,
+// software.sslmate.com/src/go-pkcs12, spend unbounded time before it can tell
+// a wrong password or a wrong file.
+//
+// A PKCS#12 file names its own key-derivation iteration counts — for its MAC
+// and for each encrypted part — and the decoder runs them before it can tell
+// anything: a 2.5 KB file asking for 2^40 iterations holds a core for days
+// (40 hours of SHA-1, 90 of PBKDF2-HMAC-SHA-256, measured). It then parses
+// the private key it finds with crypto/x509, which an RSA key with a huge
+// modulus holds for minutes (see internal/keysize).
+//
+// The guard reads each structure the decoder reads, into the decoder's own
+// types (copied from go-pkcs12 v0.7.4) with encoding/asn1, as the decoder
+// does: so it finds every cost parameter the decoder will honour, however it
+// is encoded. (A PBKDF2 salt, for one, is read as any element, and checked
+// only for its tag number, 4: a salt tagged [4] is a salt to the decoder.)
+// Where the decoder cannot parse a structure, it fails before any work on
+// what it holds, and the guard leaves it to say so.
+//
+// The cost parameters of go-pkcs12 v0.7.4, and where it reads them:
+//
+//   - the MacData (mac.go, doMac): the iterations of the PKCS#12 KDF for
+//     HMAC-SHA-1, -256 and -512; for PBMAC1 (RFC 9579), the PBKDF2-params in
+//     the algorithm's parameters: iterations, and the key length, which the
+//     decoder itself keeps to 20 to 64 bytes;
+//   - the encryption of each EncryptedData of the authenticated safe and of
+//     each shrouded key bag (crypto.go, pbDecrypt): the iterations of the
+//     pkcs-12PbeParams of the pbeWithSHAAnd… algorithms, or of the
+//     PBKDF2-params of PBES2 (whose key length is the AES key's, 16 to 32
+//     bytes, whatever the parameters say);
+//   - the private key of the first key bag, parsed by crypto/x509.
+//
+// Salts cost time in proportion to their length only, as does the file's
+// size; the callers bound that size.
 package pkcs12guard
 
 import (
+	"crypto/x509/pkix"
 	"encoding/asn1"
+	"errors"
 	"fmt"
-)
 
-// A PKCS#12 file names its own key-derivation iteration counts (for its MAC
-// and for each encrypted part), and go-pkcs12 runs them before it can tell a
-// wrong password: a 1 KiB file asking for 2^40 iterations would hold a core
-// for days. CheckIterations refuses such files before they are decoded.
+	"github.com/symauth/symauth/internal/keysize"
+)
 
 // maxPKCS12Iterations is far above what tools write (OpenSSL: 2048, Java
-// keytool: 10 000, go-pkcs12 Modern2023: 2048 to 600 000 with PBKDF2) and
-// costs about a second at most.
+// keytool: 10 000, go-pkcs12's encoders: 2048) and the most the decoder may
+// run per key derivation. At the limit, a derivation costs 1.4 s (the PKCS#12
+// KDF, SHA-1) to 3.5 s (PBKDF2, SHA-1) per output block on the machine this
+// was measured on, and takes one to four blocks; a file may ask for five
+// (the MAC twice for the empty password, two encrypted contents, a key), and
+// Check repeats the decryptions: a file at the limit everywhere still costs,
+// by those figures, up to a minute and a half.
 const maxPKCS12Iterations = 10_000_000
 
-// Bounds on the DER walk itself.
-const (
-	maxPKCS12Depth = 24
-	maxPKCS12Nodes = 1 << 16
-)
+// maxPBMAC1KeyLength is the longest PBMAC1 key the decoder derives (64
+// bytes, SHA-512's output); the guard holds it there too.
+const maxPBMAC1KeyLength = 64
 
-// CheckIterations walks the DER of a PFX — and the DER inside its
-// OCTET STRINGs, where the encrypted parts and their parameters live — and
-// fails if an iteration count exceeds maxPKCS12Iterations. An iteration count
-// is recognized by its place: an INTEGER right after an OCTET STRING (the
-// salt) in a SEQUENCE, as in MacData, pkcs-12PbeParams and PBKDF2-params.
-// Anything that is not DER is left for the decoder to refuse.
+// maxDecodeChainItems is the most items of an authenticated safe
+// pkcs12.DecodeChain decrypts: it refuses more before decrypting any.
+const maxDecodeChainItems = 2
+
+// CheckIterations refuses a PFX whose MAC, or the encryption of one of its
+// parts that can be read without the password, asks for more than
+// maxPKCS12Iterations: the MacData, the EncryptedData of the authenticated
+// safe and the shrouded key bags outside them. It is enough before
+// pkcs12.DecodeTrustStore, which decrypts no key bag; before
+// pkcs12.DecodeChain, use Check. Anything that is not a PFX is left for the
+// decoder to refuse.
 func CheckIterations(der []byte) error {
-	nodes := 0
-	return walkPKCS12(der, 0, &nodes)
-}
-
-func walkPKCS12(der []byte, depth int, nodes *int) error {
-	if depth > maxPKCS12Depth {
+	f, ok := parse(der)
+	if !ok {
 		return nil
 	}
-	for len(der) > 0 {
-		var v asn1.RawValue
-		rest, err := asn1.Unmarshal(der, &v)
-		if err != nil {
-			return nil // not DER (any more): the decoder will say so
+	return f.checkReadable()
+}
+
+// Check is CheckIterations, and then what the password opens, before
+// pkcs12.DecodeChain(der, password): it decrypts, as the decoder will, the
+// encrypted SafeContents (at a cost CheckIterations has bounded), checks the
+// iterations of the shrouded key bags inside them, and checks the size of
+// the private key the decoder will parse, decrypting it if it is shrouded.
+// The errors hold counts and sizes, never the password or key material.
+func Check(der []byte, password string) error {
+	f, ok := parse(der)
+	if !ok {
+		return nil
+	}
+	if err := f.checkReadable(); err != nil {
+		return err
+	}
+	if len(f.authSafe) == 0 || len(f.authSafe) > maxDecodeChainItems {
+		return nil // the decoder refuses it before decrypting anything
+	}
+	for _, p := range decoderPasswords(password) {
+		bags, ok := f.bags(p)
+		if !ok {
+			continue // the decoder fails there too, with this password
 		}
-		if *nodes++; *nodes > maxPKCS12Nodes {
-			return fmt.Errorf("the file is too complex to be a PKCS#12 file")
-		}
-		if err := checkElement(v, depth, nodes); err != nil {
+		if err := checkBags(bags, p); err != nil {
 			return err
 		}
-		der = rest
 	}
 	return nil
 }
 
-func checkElement(v asn1.RawValue, depth int, nodes *int) error {
-	switch {
-	case v.Class == asn1.ClassUniversal && v.Tag == asn1.TagSequence:
-		if err := checkSaltThenCount(v.Bytes); err != nil {
-			return err
-		}
-		return walkPKCS12(v.Bytes, depth+1, nodes)
-	case v.Class == asn1.ClassUniversal && v.Tag == asn1.TagOctetString,
-		v.Class == asn1.ClassContextSpecific && v.IsCompound:
-		return walkPKCS12(v.Bytes, depth+1, nodes)
-	}
-	return nil
+// A file is a PFX as the decoder reads it (pkcs12.go, getSafeContents).
+type file struct {
+	mac      macData
+	authSafe []contentInfo // nil when it cannot be parsed
 }
 
-// checkSaltThenCount checks the INTEGER that follows an OCTET STRING among
-// the elements of one SEQUENCE.
-func checkSaltThenCount(elements []byte) error {
-	afterOctets := false
-	for len(elements) > 0 {
-		var v asn1.RawValue
-		rest, err := asn1.Unmarshal(elements, &v)
-		if err != nil {
-			return nil
+func parse(der []byte) (*file, bool) {
+	var pfx pfxPdu
+	if err := unmarshal(der, &pfx); err != nil {
+		return nil, false
+	}
+	f := &file{mac: pfx.MacData}
+	var content asn1.RawValue
+	if unmarshal(pfx.AuthSafe.Content.Bytes, &content) == nil {
+		if unmarshal(content.Bytes, &f.authSafe) != nil {
+			f.authSafe = nil
 		}
-		if afterOctets && v.Class == asn1.ClassUniversal && v.Tag == asn1.TagInteger {
-			var n int64
-			if _, err := asn1.Unmarshal(elements, &n); err != nil || n > maxPKCS12Iterations {
-				return fmt.Errorf("the file asks for more than %d key-derivation iterations; refusing to spend that long on it", maxPKCS12Iterations)
+	}
+	return f, true
+}
+
+// checkReadable checks the cost parameters readable without the password.
+func (f *file) checkReadable() error {
+	if err := checkMAC(&f.mac); err != nil {
+		return err
+	}
+	for _, ci := range f.authSafe {
+		switch {
+		case ci.ContentType.Equal(oidDataContentType):
+			var data []byte
+			var bags []safeBag
+			if unmarshal(ci.Content.Bytes, &data) != nil || unmarshal(data, &bags) != nil {
+				continue
+			}
+			if err := checkShroudedBags(bags); err != nil {
+				return err
+			}
+		case ci.ContentType.Equal(oidEncryptedDataContentType):
+			var ed encryptedData
+			if unmarshal(ci.Content.Bytes, &ed) != nil {
+				continue
+			}
+			if err := checkEncryption("encrypted contents", ed.EncryptedContentInfo.ContentEncryptionAlgorithm); err != nil {
+				return err
 			}
 		}
-		afterOctets = v.Class == asn1.ClassUniversal && v.Tag == asn1.TagOctetString
-		elements = rest
+	}
+	return nil
+}
+
+// checkMAC checks the MacData. Its own iteration count is checked even for
+// PBMAC1, which ignores it: no real file has a large one.
+func checkMAC(m *macData) error {
+	if err := checkCount("MAC", m.Iterations); err != nil {
+		return err
+	}
+	if !m.Mac.Algorithm.Algorithm.Equal(oidPBMAC1) {
+		return nil
+	}
+	var params pbmac1Params
+	if unmarshal(m.Mac.Algorithm.Parameters.FullBytes, &params) != nil || !params.Kdf.Algorithm.Equal(oidPBKDF2) {
+		return nil
+	}
+	kdf, ok := parsePBKDF2(params.Kdf)
+	if !ok {
+		return nil
+	}
+	if err := checkCount("MAC", kdf.Iterations); err != nil {
+		return err
+	}
+	if kdf.KeyLength > maxPBMAC1KeyLength {
+		return fmt.Errorf("the PKCS#12 file's MAC asks for a %d-byte key; symauth derives at most %d", kdf.KeyLength, maxPBMAC1KeyLength)
+	}
+	return nil
+}
+
+// checkEncryption checks the encryption of a part of the file, named by what.
+func checkEncryption(what string, alg pkix.AlgorithmIdentifier) error {
+	switch {
+	case alg.Algorithm.Equal(oidPBEWithSHAAnd3KeyTripleDESCBC),
+		alg.Algorithm.Equal(oidPBEWithSHAAnd128BitRC2CBC),
+		alg.Algorithm.Equal(oidPBEWithSHAAnd40BitRC2CBC):
+		var params pbeParams
+		if unmarshal(alg.Parameters.FullBytes, &params) != nil {
+			return nil
+		}
+		return checkCount(what, params.Iterations)
+	case alg.Algorithm.Equal(oidPBES2):
+		var params pbes2Params
+		if unmarshal(alg.Parameters.FullBytes, &params) != nil || !params.Kdf.Algorithm.Equal(oidPBKDF2) {
+			return nil
+		}
+		if kdf, ok := parsePBKDF2(params.Kdf); ok {
+			return checkCount(what, kdf.Iterations)
+		}
+	}
+	return nil
+}
+
+// parsePBKDF2 reads PBKDF2-params as the decoder does. It does not check the
+// salt's tag: whatever the decoder would make of it, the count is checked.
+func parsePBKDF2(kdf pkix.AlgorithmIdentifier) (pbkdf2Params, bool) {
+	var params pbkdf2Params
+	err := unmarshal(kdf.Parameters.FullBytes, &params)
+	return params, err == nil
+}
+
+func checkCount(what string, n int) error {
+	if n > maxPKCS12Iterations {
+		return fmt.Errorf("the PKCS#12 file's %s asks for %d key-derivation iterations; symauth runs at most %d", what, n, maxPKCS12Iterations)
+	}
+	return nil
+}
+
+// checkShroudedBags checks the encryption of each shrouded key bag.
+func checkShroudedBags(bags []safeBag) error {
+	for _, bag := range bags {
+		if !bag.Id.Equal(oidPKCS8ShroundedKeyBag) {
+			continue
+		}
+		var info encryptedPrivateKeyInfo
+		if unmarshal(bag.Value.Bytes, &info) != nil {
+			continue
+		}
+		if err := checkEncryption("shrouded key", info.AlgorithmIdentifier); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decoderPasswords are the passwords the decoder may decrypt with, encoded as
+// it encodes them: the password as a zero-terminated BMPString, and for the
+// empty password also none at all, which it tries when the MAC fails.
+func decoderPasswords(password string) [][]byte {
+	encoded, err := bmpStringZeroTerminated(password)
+	if err != nil {
+		return nil // the decoder refuses the password at once
+	}
+	if password == "" {
+		return [][]byte{encoded, nil}
+	}
+	return [][]byte{encoded}
+}
+
+// bags are the safe bags of the authenticated safe, the encrypted
+// SafeContents decrypted with password, as getSafeContents returns them; false
+// where the decoder fails with this password.
+func (f *file) bags(password []byte) ([]safeBag, bool) {
+	var bags []safeBag
+	for _, ci := range f.authSafe {
+		var data []byte
+		switch {
+		case ci.ContentType.Equal(oidDataContentType):
+			if unmarshal(ci.Content.Bytes, &data) != nil {
+				return nil, false
+			}
+		case ci.ContentType.Equal(oidEncryptedDataContentType):
+			var ed encryptedData
+			if unmarshal(ci.Content.Bytes, &ed) != nil || ed.Version != 0 {
+				return nil, false
+			}
+			var ok bool
+			if data, ok = decrypt(ed.EncryptedContentInfo, password); !ok {
+				return nil, false
+			}
+		default:
+			return nil, false
+		}
+		var contents []safeBag
+		if unmarshal(data, &contents) != nil {
+			return nil, false
+		}
+		bags = append(bags, contents...)
+	}
+	return bags, true
+}
+
+// checkBags checks the shrouded key bags' encryption, and the first key bag's
+// key, which DecodeChain parses (it refuses a second key bag before
+// touching it).
+func checkBags(bags []safeBag, password []byte) error {
+	if err := checkShroudedBags(bags); err != nil {
+		return err
+	}
+	for _, bag := range bags {
+		switch {
+		case bag.Id.Equal(oidKeyBag):
+			return keysize.PKCS8(bag.Value.Bytes)
+		case bag.Id.Equal(oidPKCS8ShroundedKeyBag):
+			var info encryptedPrivateKeyInfo
+			if unmarshal(bag.Value.Bytes, &info) != nil {
+				return nil
+			}
+			key, ok := decrypt(info, password)
+			var raw asn1.RawValue
+			if !ok || unmarshal(key, &raw) != nil {
+				return nil
+			}
+			return keysize.PKCS8(key)
+		}
+	}
+	return nil
+}
+
+// unmarshal is the decoder's: asn1.Unmarshal, refusing trailing data.
+func unmarshal(in []byte, out any) error {
+	trailing, err := asn1.Unmarshal(in, out)
+	if err != nil {
+		return err
+	}
+	if len(trailing) != 0 {
+		return errors.New("trailing data")
 	}
 	return nil
 }

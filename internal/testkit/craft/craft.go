@@ -18,7 +18,7 @@ import (
 	"golang.org/x/crypto/pbkdf2"
 )
 
-// Huge is an iteration count that would take a core about 40 hours: 2^40.
+// Huge is an iteration count that would take a core days: 2^40.
 const Huge = 1 << 40
 
 // maxRun is the most iterations this package runs itself. Above it, the
@@ -96,12 +96,16 @@ type PBKDF2 struct {
 
 var saltBytes = []byte("sixteen byte slt")
 
-func (k PBKDF2) params(keyLength int) []byte {
-	salt := saltBytes
+// salt is the salt's content, which the decoder takes as the salt.
+func (k PBKDF2) salt() []byte {
 	if k.Salt.Compound {
-		salt = Octets(salt)
+		return Octets(saltBytes)
 	}
-	fields := [][]byte{TLV(k.Salt.Class, asn1.TagOctetString, k.Salt.Compound, salt), Int(k.Iterations)}
+	return saltBytes
+}
+
+func (k PBKDF2) params(keyLength int) []byte {
+	fields := [][]byte{TLV(k.Salt.Class, asn1.TagOctetString, k.Salt.Compound, k.salt()), Int(k.Iterations)}
 	if keyLength != 0 {
 		fields = append(fields, Int(int64(keyLength)))
 	}
@@ -110,12 +114,13 @@ func (k PBKDF2) params(keyLength int) []byte {
 }
 
 // key derives length bytes from password as go-pkcs12 does for PBES2 and
-// PBMAC1 (the password as UTF-8), or returns nil above maxRun iterations.
+// PBMAC1 (the password as UTF-8), or returns nil above maxRun iterations or
+// 64 bytes.
 func (k PBKDF2) key(password string, length int) []byte {
-	if k.Iterations > maxRun {
+	if k.Iterations > maxRun || length > 64 {
 		return nil
 	}
-	return pbkdf2.Key([]byte(password), saltBytes, int(k.Iterations), length, sha256.New)
+	return pbkdf2.Key([]byte(password), k.salt(), int(k.Iterations), length, sha256.New)
 }
 
 // Encryption encrypts a part of the file: a SafeContents or a private key.
