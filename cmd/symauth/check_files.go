@@ -11,13 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"strings"
 	"time"
 
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/internal/fileread"
 	"github.com/symauth/symauth/internal/keysize"
 )
 
@@ -41,7 +41,7 @@ var pemKeyFormats = map[string]string{"RSA PRIVATE KEY": "PKCS#1", "PRIVATE KEY"
 // PKCS#1 or PKCS#8, and the RSA key's size.
 func (c *checker) checkKeyFile(context.Context) outcome {
 	file := c.flags.keyFile
-	data, err := os.ReadFile(file)
+	data, err := fileread.Read(file, maxCredentialBytes)
 	if err != nil {
 		return readFailure("--key", err)
 	}
@@ -128,7 +128,7 @@ func keyBlockProblem(file string, data []byte, block *pem.Block) (outcome, bool)
 // like PEM) and checks the certificate: its key, its CN and its dates.
 func (c *checker) checkCertFile(context.Context) outcome {
 	file, password := c.flags.certFile, c.flags.certPassword()
-	data, err := os.ReadFile(file)
+	data, err := fileread.Read(file, maxCredentialBytes)
 	if err != nil {
 		return readFailure("--cert", err)
 	}
@@ -228,7 +228,7 @@ func pemCertFailure(file string, data []byte, err error) outcome {
 // roots the later steps trust.
 func (c *checker) checkCAFile(context.Context) outcome {
 	file := c.flags.caFile
-	data, err := os.ReadFile(file)
+	data, err := fileread.Read(file, maxCredentialBytes)
 	if err != nil {
 		return readFailure("--ca", err)
 	}
@@ -268,6 +268,10 @@ func readFailure(flag string, err error) outcome {
 		return failed(err.Error(), "check the path given to "+flag)
 	case errors.Is(err, fs.ErrPermission):
 		return failed(err.Error(), "this user may not read the file: check its permissions (ls -l)")
+	case errors.Is(err, fileread.ErrNotRegular):
+		return failed(err.Error(), flag+" needs the path of a file, not of a pipe or a device")
+	case errors.Is(err, fileread.ErrTooLarge):
+		return failed(err.Error(), "no key or certificate file is that large: check the path given to "+flag)
 	}
 	return failed(err.Error(), flag+" needs a readable file")
 }

@@ -18,6 +18,7 @@ import (
 
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
+	"github.com/symauth/symauth/internal/fileread"
 	"github.com/symauth/symauth/symauthtest"
 )
 
@@ -110,7 +111,7 @@ func parseUserFlag(v string) (userKey, error) {
 	if !ok || name == "" || file == "" {
 		return userKey{}, fmt.Errorf("want NAME=PUBLIC.pem, got %q", v)
 	}
-	data, err := os.ReadFile(file)
+	data, err := fileread.Read(file, maxCredentialBytes)
 	if err != nil {
 		return userKey{}, err
 	}

@@ -14,12 +14,18 @@ import (
 
 	"github.com/symauth/symauth"
 	"github.com/symauth/symauth/bdkconfig"
+	"github.com/symauth/symauth/internal/fileread"
 	"github.com/symauth/symauth/internal/transport"
 )
 
 // passwordEnv is read when --password is not given, so that a password need
 // not appear in the process list.
 const passwordEnv = "SYMAUTH_CERT_PASSWORD"
+
+// maxCredentialBytes bounds the files the flags name (keys, certificates,
+// CA bundles), as bdkconfig bounds those of a configuration: far above any
+// real one.
+const maxCredentialBytes = 4 << 20
 
 // loginFlags are the flags shared by the commands that log a bot in: token,
 // whoami and check.
@@ -107,7 +113,7 @@ func (f *loginFlags) rootCAs() (*x509.CertPool, error) {
 	if f.caFile == "" {
 		return pool, nil
 	}
-	data, err := os.ReadFile(f.caFile)
+	data, err := fileread.Read(f.caFile, maxCredentialBytes)
 	if err != nil {
 		return nil, fmt.Errorf("--ca: %w", err)
 	}
@@ -126,7 +132,7 @@ func httpTransport(roots *x509.CertPool) *http.Transport {
 
 // readKey reads and parses the --key file.
 func readKey(file string) (*rsa.PrivateKey, error) {
-	data, err := os.ReadFile(file)
+	data, err := fileread.Read(file, maxCredentialBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +141,7 @@ func readKey(file string) (*rsa.PrivateKey, error) {
 
 // readCert reads the --cert file: PKCS#12, or PEM when it looks like PEM.
 func readCert(file, password string) (tls.Certificate, error) {
-	data, err := os.ReadFile(file)
+	data, err := fileread.Read(file, maxCredentialBytes)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
