@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/internal/fileread"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -233,7 +234,7 @@ type configState struct {
 // and the key. Warnings (deprecated and ignored keys) go to the logger of
 // WithLogger, or slog.Default(). It does not touch the network.
 func Load(path string, opts ...Option) (*Config, error) {
-	data, err := readFile(path, maxConfigFileBytes)
+	data, err := fileread.Read(path, maxConfigFileBytes)
 	if err != nil {
 		return nil, &configError{file: path, msg: "cannot read the configuration: " + err.Error(), err: err}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/symauth/symauth"
+	"github.com/symauth/symauth/internal/fileread"
 	"github.com/symauth/symauth/internal/pkcs12guard"
 	"github.com/symauth/symauth/internal/validate"
 	"software.sslmate.com/src/go-pkcs12"
@@ -150,7 +151,7 @@ func (p *configParser) read(spec credentialSpec) (credential, error) {
 		c.data = []byte(spec.value.text)
 		return c, nil
 	}
-	data, err := readFile(spec.src.Path, maxCredentialFileBytes)
+	data, err := fileread.Read(spec.src.Path, maxCredentialFileBytes)
 	if err != nil {
 		return c, p.wrap(c.line, c.key, "", err)
 	}
