@@ -13,6 +13,8 @@ package pkcs12guard
 import (
 	"bytes"
 	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
 	"errors"
 	"math/big"
 	"unicode/utf16"
@@ -25,6 +27,18 @@ var (
 // sha1Sum returns the SHA-1 hash of in.
 func sha1Sum(in []byte) []byte {
 	sum := sha1.Sum(in)
+	return sum[:]
+}
+
+// sha256Sum returns the SHA-256 hash of in.
+func sha256Sum(in []byte) []byte {
+	sum := sha256.Sum256(in)
+	return sum[:]
+}
+
+// sha512Sum returns the SHA-512 hash of in.
+func sha512Sum(in []byte) []byte {
+	sum := sha512.Sum512(in)
 	return sum[:]
 }
 

@@ -5,7 +5,8 @@
 // A PKCS#12 file names its own key-derivation iteration counts — for its MAC
 // and for each encrypted part — and the decoder runs them before it can tell
 // anything: a 2.5 KB file asking for 2^40 iterations holds a core for days
-// (40 hours of SHA-1, 90 of PBKDF2-HMAC-SHA-256, measured). It then parses
+// (40 hours of SHA-1, 90 of PBKDF2-HMAC-SHA-256, from timings of 10 million
+// iterations). It then parses
 // the private key it finds with crypto/x509, which an RSA key with a huge
 // modulus holds for minutes (see internal/keysize).
 //
@@ -49,8 +50,8 @@ import (
 // KDF, SHA-1) to 3.5 s (PBKDF2, SHA-1) per output block on the machine this
 // was measured on, and takes one to four blocks; a file may ask for five
 // (the MAC twice for the empty password, two encrypted contents, a key), and
-// Check repeats the decryptions: a file at the limit everywhere still costs,
-// by those figures, up to a minute and a half.
+// Check repeats the decoder's work: a file at the limit everywhere still
+// costs, by those figures, one to two minutes.
 const maxPKCS12Iterations = 10_000_000
 
 // maxPBMAC1KeyLength is the longest PBMAC1 key the decoder derives (64
@@ -77,11 +78,13 @@ func CheckIterations(der []byte) error {
 }
 
 // Check is CheckIterations, and then what the password opens, before
-// pkcs12.DecodeChain(der, password): it decrypts, as the decoder will, the
-// encrypted SafeContents (at a cost CheckIterations has bounded), checks the
-// iterations of the shrouded key bags inside them, and checks the size of
-// the private key the decoder will parse, decrypting it if it is shrouded.
-// The errors hold counts and sizes, never the password or key material.
+// pkcs12.DecodeChain(der, password). Where the decoder will get past the MAC
+// (which the guard verifies as the decoder does, at the cost CheckIterations
+// bounded), it decrypts the encrypted SafeContents as the decoder will,
+// checks the iterations of the shrouded key bags inside them, and checks the
+// size of the private key the decoder will parse, decrypting it if it is
+// shrouded. The errors hold counts and sizes, never the password or key
+// material.
 func Check(der []byte, password string) error {
 	f, ok := parse(der)
 	if !ok {
@@ -90,25 +93,26 @@ func Check(der []byte, password string) error {
 	if err := f.checkReadable(); err != nil {
 		return err
 	}
-	if len(f.authSafe) == 0 || len(f.authSafe) > maxDecodeChainItems {
+	if !f.decodable || len(f.authSafe) == 0 || len(f.authSafe) > maxDecodeChainItems {
 		return nil // the decoder refuses it before decrypting anything
 	}
-	for _, p := range decoderPasswords(password) {
-		bags, ok := f.bags(p)
-		if !ok {
-			continue // the decoder fails there too, with this password
-		}
-		if err := checkBags(bags, p); err != nil {
-			return err
-		}
+	p, ok := f.decryptionPassword(password)
+	if !ok {
+		return nil // the decoder stops at the MAC
 	}
-	return nil
+	bags, ok := f.bags(p)
+	if !ok {
+		return nil // the decoder fails on the contents
+	}
+	return checkBags(bags, p)
 }
 
 // A file is a PFX as the decoder reads it (pkcs12.go, getSafeContents).
 type file struct {
-	mac      macData
-	authSafe []contentInfo // nil when it cannot be parsed
+	decodable bool   // version 3, the authenticated safe is data: the decoder goes on to the MAC
+	content   []byte // what the MAC is computed over
+	mac       macData
+	authSafe  []contentInfo // nil when it cannot be parsed
 }
 
 func parse(der []byte) (*file, bool) {
@@ -119,6 +123,8 @@ func parse(der []byte) (*file, bool) {
 	f := &file{mac: pfx.MacData}
 	var content asn1.RawValue
 	if unmarshal(pfx.AuthSafe.Content.Bytes, &content) == nil {
+		f.content = content.Bytes
+		f.decodable = pfx.Version == 3 && pfx.AuthSafe.ContentType.Equal(oidDataContentType)
 		if unmarshal(content.Bytes, &f.authSafe) != nil {
 			f.authSafe = nil
 		}
@@ -234,20 +240,6 @@ func checkShroudedBags(bags []safeBag) error {
 		}
 	}
 	return nil
-}
-
-// decoderPasswords are the passwords the decoder may decrypt with, encoded as
-// it encodes them: the password as a zero-terminated BMPString, and for the
-// empty password also none at all, which it tries when the MAC fails.
-func decoderPasswords(password string) [][]byte {
-	encoded, err := bmpStringZeroTerminated(password)
-	if err != nil {
-		return nil // the decoder refuses the password at once
-	}
-	if password == "" {
-		return [][]byte{encoded, nil}
-	}
-	return [][]byte{encoded}
 }
 
 // bags are the safe bags of the authenticated safe, the encrypted

@@ -7,11 +7,14 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
 	"encoding/pem"
+	"hash"
 	"math/big"
 	"os"
 	"os/exec"
@@ -20,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/pbkdf2"
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/symauth/symauth/internal/testkit/craft"
@@ -290,6 +294,23 @@ func TestAttacksRefused(t *testing.T) {
 			if err := Check(a.file(id, 1000).Encode(), pw); err != nil {
 				t.Errorf("with 1000 iterations: %v", err)
 			}
+			if a.hidden {
+				// With another password the decoder stops at the MAC (or
+				// at its absence), and so does the guard.
+				if err := Check(bomb, "wrong"); err != nil {
+					t.Errorf("Check(wrong password): %v", err)
+				}
+				done := make(chan error, 1)
+				go func() { _, _, _, err := pkcs12.DecodeChain(bomb, "wrong"); done <- err }()
+				select {
+				case err := <-done:
+					if err == nil {
+						t.Error("go-pkcs12 decodes the file with a wrong password")
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatal("go-pkcs12 has not stopped at the MAC after 10 s")
+				}
+			}
 		})
 	}
 }
@@ -420,7 +441,14 @@ func assertOpens(t *testing.T, name string, der []byte, pw string, certs int) {
 	if !ok {
 		t.Fatalf("%s: not parsed", name)
 	}
-	bags, ok := f.bags(decoderPasswords(pw)[0])
+	if _, ok := f.decryptionPassword(pw + "x"); ok {
+		t.Fatalf("%s: the guard finds the MAC right for a wrong password", name)
+	}
+	p, ok := f.decryptionPassword(pw)
+	if !ok {
+		t.Fatalf("%s: the guard finds the MAC wrong", name)
+	}
+	bags, ok := f.bags(p)
 	if !ok {
 		t.Fatalf("%s: the guard cannot open the encrypted contents", name)
 	}
@@ -434,7 +462,7 @@ func assertOpens(t *testing.T, name string, der []byte, pw string, certs int) {
 			if unmarshal(bag.Value.Bytes, &info) != nil {
 				t.Fatalf("%s: shrouded key bag unreadable", name)
 			}
-			key, ok := decrypt(info, decoderPasswords(pw)[0])
+			key, ok := decrypt(info, p)
 			if !ok {
 				t.Fatalf("%s: the guard cannot decrypt the key", name)
 			}
@@ -494,7 +522,7 @@ func threeItems(id identity) []byte {
 // The decoder's structures that the guard's decryption refuses as the
 // decoder does: each case decodes to nothing.
 func TestDecryptRefusals(t *testing.T) {
-	pw := decoderPasswords(password)[0]
+	pw, _ := bmpStringZeroTerminated(password)
 	kdf := func(salt []byte, prf []byte) []byte {
 		fields := [][]byte{salt, craft.Int(1000)}
 		if prf != nil {
@@ -621,4 +649,93 @@ func unhex(t *testing.T, s string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// macFunc writes a MacData from the content it covers and the password.
+type macFunc func(authSafe []byte, pw string) []byte
+
+func (m macFunc) MacData(authSafe []byte, pw string) []byte { return m(authSafe, pw) }
+
+var macSalt = []byte("mac salt")
+
+// classicMAC is RFC 7292's MAC with the digest oid, hFn and the KDF's u, v.
+func classicMAC(oid asn1.ObjectIdentifier, hFn func() hash.Hash, sum func([]byte) []byte, u, v int) macFunc {
+	return func(authSafe []byte, pw string) []byte {
+		encoded, _ := bmpStringZeroTerminated(pw)
+		h := hmac.New(hFn, pbkdf(sum, u, v, macSalt, encoded, 1000, 3, u))
+		h.Write(authSafe)
+		return craft.Seq(craft.Seq(craft.AlgorithmIdentifier(oid, craft.Null), craft.Octets(h.Sum(nil))), craft.Octets(macSalt), craft.Int(1000))
+	}
+}
+
+// pbmac1MAC is a PBMAC1 MAC whose KDF AlgorithmIdentifier is kdfAlg (or
+// PBKDF2 with salt, prf and keyLen), its MAC macAlg, the key computed as
+// go-pkcs12 does when it can.
+func pbmac1MAC(kdfAlg []byte, salt []byte, prf, macAlg asn1.ObjectIdentifier, prfHash, macHash func() hash.Hash, keyLen int) macFunc {
+	return func(authSafe []byte, pw string) []byte {
+		if kdfAlg == nil {
+			fields := [][]byte{salt, craft.Int(1000), craft.Int(int64(keyLen))}
+			if prf != nil {
+				fields = append(fields, craft.AlgorithmIdentifier(prf, craft.Null))
+			}
+			kdfAlg = craft.AlgorithmIdentifier(craft.OIDPBKDF2, craft.Seq(fields...))
+		}
+		var v asn1.RawValue
+		_, _ = asn1.Unmarshal(salt, &v)
+		digest := make([]byte, 32)
+		if keyLen > 0 && keyLen <= 64 {
+			h := hmac.New(macHash, pbkdf2.Key([]byte(pw), v.Bytes, 1000, keyLen, prfHash))
+			h.Write(authSafe)
+			digest = h.Sum(nil)
+		}
+		alg := craft.AlgorithmIdentifier(craft.OIDPBMAC1, craft.Seq(kdfAlg, craft.AlgorithmIdentifier(macAlg, craft.Null)))
+		return craft.Seq(craft.Seq(alg, craft.Octets(digest)), craft.Octets(macSalt), craft.Int(1))
+	}
+}
+
+// The guard verifies a MAC exactly where go-pkcs12 does: for each MacData,
+// the guard gets past it if and only if the decoder decodes the file.
+func TestMACsAsTheDecoder(t *testing.T) {
+	id := newIdentity(t)
+	octets := craft.Octets([]byte("pbmac1 salt"))
+	decoded := 0
+	sha1OID, sha256OID, sha512OID := asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}, asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 1}, asn1.ObjectIdentifier{2, 16, 840, 1, 101, 3, 4, 2, 3}
+	for name, mac := range map[string]macFunc{
+		"SHA-1":                     classicMAC(sha1OID, sha1.New, sha1Sum, 20, 64),
+		"SHA-256":                   classicMAC(sha256OID, sha256.New, sha256Sum, 32, 64),
+		"SHA-512":                   classicMAC(sha512OID, sha512.New, sha512Sum, 64, 128),
+		"MD5":                       classicMAC(asn1.ObjectIdentifier{1, 2, 840, 113549, 2, 5}, sha1.New, sha1Sum, 20, 64),
+		"PBMAC1 SHA-256":            pbmac1MAC(nil, octets, oidHmacWithSHA256, oidHmacWithSHA256, sha256.New, sha256.New, 32),
+		"PBMAC1 SHA-512":            pbmac1MAC(nil, octets, oidHmacWithSHA512, oidHmacWithSHA512, sha512.New, sha512.New, 64),
+		"PBMAC1 default PRF, SHA-1": pbmac1MAC(nil, octets, nil, oidHmacWithSHA1, sha1.New, sha1.New, 20),
+		"PBMAC1 SHA-1 PRF":          pbmac1MAC(nil, octets, oidHmacWithSHA1, oidHmacWithSHA256, sha1.New, sha256.New, 32),
+		"PBMAC1 [4] salt":           pbmac1MAC(nil, craft.TLV(asn1.ClassContextSpecific, 4, false, []byte("s")), oidHmacWithSHA256, oidHmacWithSHA256, sha256.New, sha256.New, 32),
+		"PBMAC1 19-byte key":        pbmac1MAC(nil, octets, oidHmacWithSHA256, oidHmacWithSHA256, sha256.New, sha256.New, 19),
+		"PBMAC1 65-byte key":        pbmac1MAC(nil, octets, oidHmacWithSHA256, oidHmacWithSHA256, sha256.New, sha256.New, 65),
+		"PBMAC1 NULL salt":          pbmac1MAC(nil, craft.Null, oidHmacWithSHA256, oidHmacWithSHA256, sha256.New, sha256.New, 32),
+		"PBMAC1 unknown PRF":        pbmac1MAC(nil, octets, craft.OIDRSA, oidHmacWithSHA256, sha256.New, sha256.New, 32),
+		"PBMAC1 unknown MAC":        pbmac1MAC(nil, octets, oidHmacWithSHA256, craft.OIDRSA, sha256.New, sha256.New, 32),
+		"PBMAC1 not PBKDF2":         pbmac1MAC(craft.AlgorithmIdentifier(craft.OIDRSA, nil), octets, nil, oidHmacWithSHA256, sha256.New, sha256.New, 32),
+		"PBMAC1 bad PBKDF2 params":  pbmac1MAC(craft.AlgorithmIdentifier(craft.OIDPBKDF2, craft.Int(1)), octets, nil, oidHmacWithSHA256, sha256.New, sha256.New, 32),
+		"PBMAC1 bad params": func([]byte, string) []byte {
+			alg := craft.AlgorithmIdentifier(craft.OIDPBMAC1, craft.Int(1))
+			return craft.Seq(craft.Seq(alg, craft.Octets(nil)), craft.Octets(macSalt), craft.Int(1))
+		},
+	} {
+		der := craft.PKCS12{Password: password, Certificate: id.leaf.Raw, PrivateKey: id.pkcs8, MAC: mac, Key: tripleDES(1000), Contents: pbes2(1000, octetSalt)}.Encode()
+		_, _, _, err := pkcs12.DecodeChain(der, password)
+		if err == nil {
+			decoded++
+		}
+		f, _ := parse(der)
+		if _, ok := f.decryptionPassword(password); ok != (err == nil) {
+			t.Errorf("%s: the guard gets past the MAC: %v; go-pkcs12: %v", name, ok, err)
+		}
+		if err := Check(der, password); err != nil && name != "PBMAC1 65-byte key" {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if decoded != 8 { // the three classic ones, and the first five PBMAC1 ones
+		t.Errorf("go-pkcs12 decodes %d of the files; want 8", decoded)
+	}
 }
