@@ -26,6 +26,7 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/pem"
 	"strings"
@@ -33,6 +34,7 @@ import (
 
 	"github.com/symauth/symauth"
 	"github.com/symauth/symauth/internal/testkit"
+	"github.com/symauth/symauth/internal/testkit/craft"
 )
 
 // fuzzBase64Windows returns every window of n base64 characters in s.
@@ -182,6 +184,16 @@ func FuzzParsePKCS12(f *testing.F) {
 	f.Add([]byte("-----BEGIN CERTIFICATE-----\n"), "changeit")
 	f.Add([]byte{0x30, 0x03, 0x02, 0x01, 0x03}, "😀 not UCS-2")
 	f.Add([]byte{}, "")
+	cert := testkit.LocalhostCertificate(f)
+	key, _ := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	for _, p := range []craft.PKCS12{ // a MAC and a hidden key asking for 2^40 iterations, salts tagged [4]
+		{MAC: craft.PBMAC1{KDF: craft.PBKDF2{Iterations: craft.Huge, Salt: craft.Salt{Class: asn1.ClassContextSpecific}}}},
+		{MAC: craft.PBMAC1{KDF: craft.PBKDF2{Iterations: 2}}, Contents: craft.PBES2{KDF: craft.PBKDF2{Iterations: 2}},
+			Key: craft.PBES2{KDF: craft.PBKDF2{Iterations: craft.Huge, Salt: craft.Salt{Class: asn1.ClassContextSpecific}}}, KeyWithCertificate: true},
+	} {
+		p.Password, p.Certificate, p.PrivateKey = "changeit", cert.Certificate[0], key
+		f.Add(p.Encode(), "changeit")
+	}
 	f.Fuzz(func(t *testing.T, data []byte, password string) {
 		if len(data) > 64<<10 {
 			return
