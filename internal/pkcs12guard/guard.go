@@ -45,14 +45,16 @@ import (
 )
 
 // maxPKCS12Iterations is far above what tools write (OpenSSL: 2048, Java
-// keytool: 10 000, go-pkcs12's encoders: 2048) and the most the decoder may
-// run per key derivation. At the limit, a derivation costs 1.4 s (the PKCS#12
-// KDF, SHA-1) to 3.5 s (PBKDF2, SHA-1) per output block on the machine this
-// was measured on, and takes one to four blocks; a file may ask for five
-// (the MAC twice for the empty password, two encrypted contents, a key), and
-// Check repeats the decoder's work: a file at the limit everywhere still
-// costs, by those figures, one to two minutes.
-const maxPKCS12Iterations = 10_000_000
+// keytool: 10 000, go-pkcs12's encoders: 2048; OWASP's 2023 advice for
+// PBKDF2-SHA-256: 600 000) and the most the decoder may run per key
+// derivation. At 10 million, a derivation cost 1.4 s (the PKCS#12 KDF,
+// SHA-1) to 3.5 s (PBKDF2, SHA-1) per output block on the machine this was
+// measured on, with one to four blocks; a file may ask for five derivations
+// (the MAC twice for the empty password, two encrypted contents, a key) and
+// Check repeats the decoder's work, so a file at a 10 million limit
+// everywhere would cost one to two minutes. At 1 million it costs a tenth
+// of that, and no real file comes near.
+const maxPKCS12Iterations = 1_000_000
 
 // maxPBMAC1KeyLength is the longest PBMAC1 key the decoder derives (64
 // bytes, SHA-512's output); the guard holds it there too.
