@@ -161,9 +161,9 @@ func mutualTLSClient(cert tls.Certificate, roots *x509.CertPool, proxy func(*htt
 
 // ParsePKCS12 parses a PKCS#12 (.p12, .pfx) file — the format BDK Java users
 // have — holding the bot's certificate, its private key and optionally its
-// CA chain. A file asking for more than 10 million key-derivation iterations
-// anywhere, or holding an RSA key above 16384 bits, is refused before it is
-// decoded. Errors never contain the password or key material.
+// CA chain. A file asking for more than 1 million key-derivation
+// iterations in one place (4 million in all), or holding an RSA key above
+// 16384 bits, is refused before it is decoded. Errors never contain the password or key material.
 func ParsePKCS12(data []byte, password string) (tls.Certificate, error) {
 	if len(data) == 0 {
 		return tls.Certificate{}, errors.New("symauth: ParsePKCS12: the data is empty")

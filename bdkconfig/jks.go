@@ -7,8 +7,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"sort"
+	"strconv"
 
 	"github.com/pavlo-v-chernykh/keystore-go/v4"
+	"github.com/symauth/symauth/internal/keysize"
 )
 
 // Java's own key store format (JKS), which keytool wrote by default until
@@ -129,6 +131,9 @@ func (p *configParser) javaKeyStoreCertificate(c credential, data []byte, passwo
 		return cert, p.errorf(c.line, c.key, "not a valid Java key store: the key of entry %q is malformed", keys[0])
 	case err != nil:
 		return cert, p.errorf(password.line, password.key, "the key of entry %q cannot be decrypted with this password", keys[0])
+	}
+	if err := keysize.PKCS8(entry.PrivateKey); err != nil {
+		return cert, p.wrap(c.line, c.key, "entry "+strconv.Quote(keys[0]), err)
 	}
 	key, err := x509.ParsePKCS8PrivateKey(entry.PrivateKey)
 	if err != nil {

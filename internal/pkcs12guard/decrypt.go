@@ -22,7 +22,7 @@ import (
 // guard has not bounded.
 func decrypt(info decryptable, password []byte) ([]byte, bool) {
 	alg := info.Algorithm()
-	if checkEncryption("", alg) != nil {
+	if checkEncryption("", alg, nil) != nil {
 		return nil, false
 	}
 	block, iv, ok := pbeCipherFor(alg, password)

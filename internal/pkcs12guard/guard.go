@@ -76,7 +76,7 @@ func CheckIterations(der []byte) error {
 	if !ok {
 		return nil
 	}
-	return f.checkReadable()
+	return f.checkReadable(&work{})
 }
 
 // Check is CheckIterations, and then what the password opens, before
@@ -92,7 +92,8 @@ func Check(der []byte, password string) error {
 	if !ok {
 		return nil
 	}
-	if err := f.checkReadable(); err != nil {
+	w := &work{}
+	if err := f.checkReadable(w); err != nil {
 		return err
 	}
 	if !f.decodable || len(f.authSafe) == 0 || len(f.authSafe) > maxDecodeChainItems {
@@ -106,7 +107,7 @@ func Check(der []byte, password string) error {
 	if !ok {
 		return nil // the decoder fails on the contents
 	}
-	return checkBags(bags, p)
+	return checkBags(bags, p, w)
 }
 
 // A file is a PFX as the decoder reads it (pkcs12.go, getSafeContents).
@@ -135,8 +136,8 @@ func parse(der []byte) (*file, bool) {
 }
 
 // checkReadable checks the cost parameters readable without the password.
-func (f *file) checkReadable() error {
-	if err := checkMAC(&f.mac); err != nil {
+func (f *file) checkReadable(w *work) error {
+	if err := checkMAC(&f.mac, w); err != nil {
 		return err
 	}
 	for _, ci := range f.authSafe {
@@ -147,7 +148,7 @@ func (f *file) checkReadable() error {
 			if unmarshal(ci.Content.Bytes, &data) != nil || unmarshal(data, &bags) != nil {
 				continue
 			}
-			if err := checkShroudedBags(bags); err != nil {
+			if err := checkShroudedBags(bags, w); err != nil {
 				return err
 			}
 		case ci.ContentType.Equal(oidEncryptedDataContentType):
@@ -155,7 +156,7 @@ func (f *file) checkReadable() error {
 			if unmarshal(ci.Content.Bytes, &ed) != nil {
 				continue
 			}
-			if err := checkEncryption("encrypted contents", ed.EncryptedContentInfo.ContentEncryptionAlgorithm); err != nil {
+			if err := checkEncryption("encrypted contents", ed.EncryptedContentInfo.ContentEncryptionAlgorithm, w); err != nil {
 				return err
 			}
 		}
@@ -165,12 +166,13 @@ func (f *file) checkReadable() error {
 
 // checkMAC checks the MacData. Its own iteration count is checked even for
 // PBMAC1, which ignores it: no real file has a large one.
-func checkMAC(m *macData) error {
-	if err := checkCount("MAC", m.Iterations); err != nil {
-		return err
-	}
+func checkMAC(m *macData, w *work) error {
 	if !m.Mac.Algorithm.Algorithm.Equal(oidPBMAC1) {
-		return nil
+		// The decoder computes the MAC twice for the empty password.
+		return w.add("MAC", m.Iterations, 2*1)
+	}
+	if err := w.add("MAC", m.Iterations, 0); err != nil {
+		return err
 	}
 	var params pbmac1Params
 	if unmarshal(m.Mac.Algorithm.Parameters.FullBytes, &params) != nil || !params.Kdf.Algorithm.Equal(oidPBKDF2) {
@@ -180,17 +182,16 @@ func checkMAC(m *macData) error {
 	if !ok {
 		return nil
 	}
-	if err := checkCount("MAC", kdf.Iterations); err != nil {
-		return err
-	}
 	if kdf.KeyLength > maxPBMAC1KeyLength {
 		return fmt.Errorf("the PKCS#12 file's MAC asks for a %d-byte key; symauth derives at most %d", kdf.KeyLength, maxPBMAC1KeyLength)
 	}
-	return nil
+	// PBKDF2 runs the count once per 20-byte block (HMAC-SHA-1, the worst
+	// case) of the key, twice for the empty password.
+	return w.add("MAC", kdf.Iterations, 2*max(1, (kdf.KeyLength+19)/20))
 }
 
 // checkEncryption checks the encryption of a part of the file, named by what.
-func checkEncryption(what string, alg pkix.AlgorithmIdentifier) error {
+func checkEncryption(what string, alg pkix.AlgorithmIdentifier, w *work) error {
 	switch {
 	case alg.Algorithm.Equal(oidPBEWithSHAAnd3KeyTripleDESCBC),
 		alg.Algorithm.Equal(oidPBEWithSHAAnd128BitRC2CBC),
@@ -199,14 +200,14 @@ func checkEncryption(what string, alg pkix.AlgorithmIdentifier) error {
 		if unmarshal(alg.Parameters.FullBytes, &params) != nil {
 			return nil
 		}
-		return checkCount(what, params.Iterations)
+		return w.add(what, params.Iterations, 3) // the PKCS#12 KDF: two blocks of key, one of IV
 	case alg.Algorithm.Equal(oidPBES2):
 		var params pbes2Params
 		if unmarshal(alg.Parameters.FullBytes, &params) != nil || !params.Kdf.Algorithm.Equal(oidPBKDF2) {
 			return nil
 		}
 		if kdf, ok := parsePBKDF2(params.Kdf); ok {
-			return checkCount(what, kdf.Iterations)
+			return w.add(what, kdf.Iterations, 2) // an AES-256 key: two HMAC-SHA-1 blocks at worst
 		}
 	}
 	return nil
@@ -220,15 +221,32 @@ func parsePBKDF2(kdf pkix.AlgorithmIdentifier) (pbkdf2Params, bool) {
 	return params, err == nil
 }
 
-func checkCount(what string, n int) error {
+// maxPKCS12Work bounds the whole file's key-derivation work: the sum, over
+// every derivation the decoder may run, of its iterations times its blocks.
+// Real files need well under a tenth of it (keytool: 10 000 iterations for
+// the MAC and each part); at the limit a file costs a few seconds.
+const maxPKCS12Work = 4_000_000
+
+// work adds up the key-derivation work of a file; nil counts nothing.
+type work struct{ total int64 }
+
+// add checks a derivation of n iterations run blocks times (0: checked
+// only against the per-derivation limit).
+func (w *work) add(what string, n, blocks int) error {
 	if n > maxPKCS12Iterations {
 		return fmt.Errorf("the PKCS#12 file's %s asks for %d key-derivation iterations; symauth runs at most %d", what, n, maxPKCS12Iterations)
+	}
+	if w == nil || n <= 0 {
+		return nil
+	}
+	if w.total += int64(n) * int64(blocks); w.total > maxPKCS12Work {
+		return fmt.Errorf("the PKCS#12 file asks for %d key-derivation rounds in all (its %s included); symauth runs at most %d", w.total, what, maxPKCS12Work)
 	}
 	return nil
 }
 
 // checkShroudedBags checks the encryption of each shrouded key bag.
-func checkShroudedBags(bags []safeBag) error {
+func checkShroudedBags(bags []safeBag, w *work) error {
 	for _, bag := range bags {
 		if !bag.Id.Equal(oidPKCS8ShroundedKeyBag) {
 			continue
@@ -237,7 +255,7 @@ func checkShroudedBags(bags []safeBag) error {
 		if unmarshal(bag.Value.Bytes, &info) != nil {
 			continue
 		}
-		if err := checkEncryption("shrouded key", info.AlgorithmIdentifier); err != nil {
+		if err := checkEncryption("shrouded key", info.AlgorithmIdentifier, w); err != nil {
 			return err
 		}
 	}
@@ -280,8 +298,8 @@ func (f *file) bags(password []byte) ([]safeBag, bool) {
 // checkBags checks the shrouded key bags' encryption, and the first key bag's
 // key, which DecodeChain parses (it refuses a second key bag before
 // touching it).
-func checkBags(bags []safeBag, password []byte) error {
-	if err := checkShroudedBags(bags); err != nil {
+func checkBags(bags []safeBag, password []byte, w *work) error {
+	if err := checkShroudedBags(bags, w); err != nil {
 		return err
 	}
 	for _, bag := range bags {

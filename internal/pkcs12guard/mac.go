@@ -22,7 +22,7 @@ var errIncorrectPassword = errors.New("incorrect password")
 // the decoder cannot compute it. It first checks the iterations, so that it
 // never runs a key derivation the guard has not bounded.
 func verifyMac(m *macData, message, password []byte) error {
-	if err := checkMAC(m); err != nil {
+	if err := checkMAC(m, nil); err != nil {
 		return err
 	}
 	expected, err := doMac(m, message, password)
