@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -42,16 +43,34 @@ type grant struct {
 // by an app, which the agent accepts without a key manager token.
 func (g grant) obo() bool { return g.user != nil && g.app != "" }
 
+// MaxSessionsPerUser is how many live tokens of each kind (session tokens,
+// key manager tokens) one user, or one app, holds at most, like a real pod's
+// limit on concurrent sessions. A login beyond it ends the owner's oldest
+// token of that kind: the next call with it answers 401. On-behalf-of
+// sessions count among their user's sessions. With it, the server's memory
+// stays bounded under a sustained login load even when sessions never end
+// by age (SessionLifetime 0).
+const MaxSessionsPerUser = 1000
+
 // tokenStore holds the issued tokens of both kinds. A token ends when
-// RevokeSessions runs, and is not live while its grant is older than the
-// current lifetime (checked lazily at use). Session tokens are also indexed
-// by session id, for bearer tokens. Safe for concurrent use.
+// RevokeSessions runs, when its owner logs in more than perOwner times
+// after it, and is not live while its grant is older than the current
+// lifetime (checked lazily at use; aged tokens are pruned in sweeps). Session
+// tokens are also indexed by session id, for bearer tokens. Safe for
+// concurrent use.
 type tokenStore struct {
 	mu        sync.Mutex
 	lifetime  time.Duration // <= 0: tokens never end by age
 	live      [2]map[string]grant
 	sweepSize [2]int            // prune aged grants when a map reaches this size
 	bySession map[string]string // session id -> session token, for every session token in live
+
+	// perOwner is the most tokens of a kind one owner holds (see
+	// MaxSessionsPerUser); owned lists each owner's tokens of a kind, oldest
+	// first. A token pruned or revoked may stay listed until it is the
+	// oldest; a list never holds more than perOwner tokens.
+	perOwner int
+	owned    [2]map[string][]string
 }
 
 // minSweep is the smallest map size at which aged grants are pruned.
@@ -59,10 +78,33 @@ const minSweep = 1024
 
 func (t *tokenStore) init(lifetime time.Duration) {
 	t.lifetime = lifetime
+	t.perOwner = MaxSessionsPerUser
 	t.bySession = make(map[string]string)
 	for k := range t.live {
 		t.live[k] = make(map[string]grant)
+		t.owned[k] = make(map[string][]string)
 		t.sweepSize[k] = minSweep
+	}
+}
+
+// ownerOf names whose token g is: its user's (for an on-behalf-of session
+// too) or, for an app session, its app's.
+func ownerOf(g grant) string {
+	if g.user != nil {
+		return "user " + strconv.FormatInt(g.user.id, 10)
+	}
+	return "app " + g.app
+}
+
+// remove forgets token, a token of kind. Call with mu held.
+func (t *tokenStore) remove(kind tokenKind, token string) {
+	g, ok := t.live[kind][token]
+	if !ok {
+		return
+	}
+	delete(t.live[kind], token)
+	if g.sessionID != "" && t.bySession[g.sessionID] == token {
+		delete(t.bySession, g.sessionID)
 	}
 }
 
@@ -71,9 +113,10 @@ func (t *tokenStore) aged(g grant, now time.Time) bool {
 	return t.lifetime > 0 && !now.Before(g.issued.Add(t.lifetime))
 }
 
-// add records token as live. Call it with a token nobody else has. It prunes
-// aged grants once the map has doubled since the last prune, so a long-running
-// emulator with a lifetime does not grow without bound.
+// add records token as live. Call it with a token nobody else has. It ends
+// the owner's oldest tokens of kind beyond perOwner, and prunes aged grants
+// once the map has doubled since the last prune, so that a long-running
+// emulator does not grow without bound, with a lifetime or without.
 func (t *tokenStore) add(kind tokenKind, token string, g grant, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -82,16 +125,37 @@ func (t *tokenStore) add(kind tokenKind, token string, g grant, now time.Time) {
 	if g.sessionID != "" {
 		t.bySession[g.sessionID] = token
 	}
+	owner := ownerOf(g)
+	q := append(t.owned[kind][owner], token)
+	for len(q) > t.perOwner {
+		t.remove(kind, q[0])
+		q[0] = "" // let the string go
+		q = q[1:]
+	}
+	t.owned[kind][owner] = q
 	if len(m) < t.sweepSize[kind] {
 		return
 	}
 	for tok, old := range m {
 		if t.aged(old, now) {
-			delete(m, tok)
-			delete(t.bySession, old.sessionID)
+			t.remove(kind, tok)
 		}
 	}
 	t.sweepSize[kind] = max(minSweep, 2*len(m))
+}
+
+// size returns how many tokens of kind the store holds, live or aged but not
+// yet pruned, and how many entries its indexes hold; for tests.
+func (t *tokenStore) size(kind tokenKind) (tokens, indexed int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, q := range t.owned[kind] {
+		indexed += len(q)
+	}
+	if kind == sessionKind {
+		indexed += len(t.bySession)
+	}
+	return len(t.live[kind]), indexed
 }
 
 // lookup returns the grant of a live token.
@@ -133,6 +197,7 @@ func (t *tokenStore) revoke(now time.Time) int {
 	}
 	for k := range t.live {
 		clear(t.live[k])
+		clear(t.owned[k])
 		t.sweepSize[k] = minSweep
 	}
 	clear(t.bySession)
@@ -162,7 +227,8 @@ func (s *Server) RevokeSessions() int {
 // the current lifetime, so moving an injected clock past the lifetime ends
 // it, and lengthening the lifetime revives it (unless the server has
 // forgotten it: once more than 1024 tokens are live, tokens past the
-// lifetime may be pruned at a login). Safe for concurrent use.
+// lifetime may be pruned at a login). Whatever the lifetime, a user holds at
+// most MaxSessionsPerUser tokens of each kind. Safe for concurrent use.
 func (s *Server) SetSessionLifetime(d time.Duration) {
 	s.tokens.setLifetime(d)
 }

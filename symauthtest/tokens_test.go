@@ -2,6 +2,7 @@ package symauthtest
 
 import (
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -65,12 +66,13 @@ func TestTokenStorePrunesAgedTokens(t *testing.T) {
 	var ts tokenStore
 	ts.init(time.Minute)
 	now := time.Unix(1e9, 0)
-	u := &user{name: "bot", id: 1}
+	// Tokens of several users, so that no user reaches MaxSessionsPerUser.
+	users := []*user{{name: "a", id: 1}, {name: "b", id: 2}, {name: "c", id: 3}}
 	for i := range minSweep - 1 {
-		ts.add(sessionKind, string(rune(i)), grant{user: u, issued: now}, now)
+		ts.add(sessionKind, string(rune(i)), grant{user: users[i%3], issued: now}, now)
 	}
 	later := now.Add(time.Hour)
-	ts.add(sessionKind, "fresh", grant{user: u, issued: later}, later)
+	ts.add(sessionKind, "fresh", grant{user: users[0], issued: later}, later)
 	if n := len(ts.live[sessionKind]); n != 1 {
 		t.Errorf("after the prune %d tokens are kept, want 1", n)
 	}
@@ -79,5 +81,90 @@ func TestTokenStorePrunesAgedTokens(t *testing.T) {
 	}
 	if _, ok := ts.lookup(sessionKind, "fresh", later); !ok {
 		t.Error("fresh token lost")
+	}
+}
+
+// A sustained login load with sessions that never end by age keeps the
+// store bounded: each user holds at most perOwner tokens of a kind.
+func TestTokenStoreBoundedWithoutLifetime(t *testing.T) {
+	var ts tokenStore
+	ts.init(0)
+	now := time.Unix(1e9, 0)
+	bot, other := &user{name: "bot", id: 1}, &user{name: "other", id: 2}
+	const logins = 20000
+	var first, last string
+	for i := range logins {
+		tok := "s" + strconv.Itoa(i)
+		ts.add(sessionKind, tok, grant{user: bot, sessionID: "id" + strconv.Itoa(i), issued: now}, now)
+		ts.add(keyManagerKind, "k"+strconv.Itoa(i), grant{user: bot, issued: now}, now)
+		if i == 0 {
+			first = tok
+		}
+		last = tok
+	}
+	ts.add(sessionKind, "other", grant{user: other, sessionID: "other", issued: now}, now)
+	ts.add(sessionKind, "app", grant{app: "my-app", sessionID: "app", issued: now}, now)
+	for _, kind := range []tokenKind{sessionKind, keyManagerKind} {
+		tokens, indexed := ts.size(kind)
+		want := MaxSessionsPerUser
+		if kind == sessionKind {
+			want += 2 // other's and the app's
+		}
+		if tokens != want {
+			t.Errorf("%s: %d tokens kept after %d logins, want %d", kind.name(), tokens, logins, want)
+		}
+		if max := 2 * want; indexed > max {
+			t.Errorf("%s: %d index entries, want at most %d", kind.name(), indexed, max)
+		}
+	}
+	if _, ok := ts.lookup(sessionKind, first, now); ok {
+		t.Error("the oldest session is still live")
+	}
+	if _, ok := ts.lookupSession("id0", now); ok {
+		t.Error("the oldest session is still indexed")
+	}
+	for _, tok := range []string{last, "other", "app"} {
+		if _, ok := ts.lookup(sessionKind, tok, now); !ok {
+			t.Errorf("session %s lost", tok)
+		}
+	}
+	if _, ok := ts.lookupSession("id"+strconv.Itoa(logins-1), now); !ok {
+		t.Error("the newest session is not indexed")
+	}
+	ts.revoke(now)
+	if tokens, indexed := ts.size(sessionKind); tokens != 0 || indexed != 0 {
+		t.Errorf("after revoke: %d tokens, %d index entries", tokens, indexed)
+	}
+}
+
+// Through the handler: a login beyond the cap ends the user's oldest
+// session, which then answers 401; the newer ones stay live.
+func TestLoginBeyondSessionCapEndsOldest(t *testing.T) {
+	s := start(t, Options{})
+	s.tokens.mu.Lock()
+	s.tokens.perOwner = 3
+	s.tokens.mu.Unlock()
+	key := newUser(t, s, "bot")
+	var sessions, kms []string
+	for range 5 {
+		st, kt := loginBoth(t, s, key, "bot")
+		sessions, kms = append(sessions, st), append(kms, kt)
+	}
+	for i := range sessions {
+		want := http.StatusOK
+		if i < 2 {
+			want = http.StatusUnauthorized
+		}
+		if r := get(t, s, PathSessionInfo, sessions[i], ""); r.status != want {
+			t.Errorf("session %d: %d, want %d", i, r.status, want)
+		}
+		if r := get(t, s, PathDatafeeds, sessions[4], kms[i]); r.status != want {
+			t.Errorf("key manager token %d: %d, want %d", i, r.status, want)
+		}
+	}
+	for _, kind := range []tokenKind{sessionKind, keyManagerKind} {
+		if n, _ := s.tokens.size(kind); n != 3 {
+			t.Errorf("%s: %d kept, want 3", kind.name(), n)
+		}
 	}
 }
