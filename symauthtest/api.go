@@ -108,12 +108,16 @@ func (s *Server) getOnly(w http.ResponseWriter, r *http.Request, answer func() a
 // sessionToken header or by an Authorization: Bearer token, and, for the
 // agent, a live key manager token of the same user (absent only for a session
 // that can use simplified key delivery, or an on-behalf-of session). On
-// failure it logs the reason and answers 401.
+// failure it logs the reason and answers 401. On success it plays the
+// path's AfterAuth fault, if any, and reports false if that answered.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, agent bool) (grant, bool) {
 	g, reason := s.checkTokens(r, agent)
 	if reason != "" {
 		s.refuse(r, reason)
 		writeError(w, http.StatusUnauthorized, invalidSession)
+		return grant{}, false
+	}
+	if s.afterAuth(w, r, r.URL.Path) {
 		return grant{}, false
 	}
 	return g, true

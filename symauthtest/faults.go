@@ -51,6 +51,16 @@ type Fault struct {
 	// Times is how many requests the fault applies to; 0 (or less) means
 	// every request until ClearFaults.
 	Times int
+
+	// AfterAuth plays the fault after the token check instead of before it:
+	// on a path that needs tokens (pod and agent calls, and paths registered
+	// with Handle) it applies only to requests whose tokens are valid, and a
+	// request answered 401 neither plays nor uses it; so after
+	// RevokeSessions a client sees the 401 first. On a path that needs no
+	// token (logins, GET /agent/v1/info …) it applies to every request, after
+	// any fault without AfterAuth. Faults with and without AfterAuth queue
+	// apart: each kind in its own order.
+	AfterAuth bool
 }
 
 // queuedFault is a Fault with its remaining uses.
@@ -63,22 +73,48 @@ type queuedFault struct {
 // use.
 type faultTable struct {
 	mu     sync.Mutex
-	queued map[string][]*queuedFault
+	queued [2]map[string][]*queuedFault // [0]: before the token check, [1]: AfterAuth
 	calls  map[string]int
 }
 
 func (t *faultTable) init() {
-	t.queued = make(map[string][]*queuedFault)
+	for i := range t.queued {
+		t.queued[i] = make(map[string][]*queuedFault)
+	}
 	t.calls = make(map[string]int)
 }
 
-// arrive counts a request on path and returns the fault that applies to it,
-// if any, using up one of its calls.
+// phase indexes faultTable.queued.
+func phase(afterAuth bool) int {
+	if afterAuth {
+		return 1
+	}
+	return 0
+}
+
+// arrive counts a request on path and returns the fault without AfterAuth
+// that applies to it, if any, using up one of its calls.
 func (t *faultTable) arrive(path string) (Fault, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.calls[path]++
-	q := t.queued[path]
+	return t.take(phase(false), path)
+}
+
+// authorized returns the AfterAuth fault that applies to a request on path
+// whose tokens were accepted (or that needs none), if any, using up one of
+// its calls.
+func (t *faultTable) authorized(path string) (Fault, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.take(phase(true), path)
+}
+
+// take returns the first fault of queue ph on path, using up one of its
+// calls. Call with mu held.
+func (t *faultTable) take(ph int, path string) (Fault, bool) {
+	queued := t.queued[ph]
+	q := queued[path]
 	if len(q) == 0 {
 		return Fault{}, false
 	}
@@ -89,9 +125,9 @@ func (t *faultTable) arrive(path string) (Fault, bool) {
 			q[0] = nil
 			q = q[1:]
 			if len(q) == 0 {
-				delete(t.queued, path)
+				delete(queued, path)
 			} else {
-				t.queued[path] = q
+				queued[path] = q
 			}
 		}
 	}
@@ -104,7 +140,8 @@ func (t *faultTable) arrive(path string) (Fault, bool) {
 // fault with Times 0 hides the ones queued after it. Every path the server
 // receives can be faulted, including unknown ones. An on-behalf-of step
 // naming a username is matched by the path PathOBOUsername or
-// PathCertOBOUsername returns for it. Safe for concurrent use.
+// PathCertOBOUsername returns for it. Faults with AfterAuth queue apart from
+// the others (see Fault.AfterAuth). Safe for concurrent use.
 func (s *Server) InjectFault(path string, f Fault) {
 	f.Header = f.Header.Clone()
 	left := f.Times
@@ -113,7 +150,8 @@ func (s *Server) InjectFault(path string, f Fault) {
 	}
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
-	s.faults.queued[path] = append(s.faults.queued[path], &queuedFault{f: f, left: left})
+	queued := s.faults.queued[phase(f.AfterAuth)]
+	queued[path] = append(queued[path], &queuedFault{f: f, left: left})
 }
 
 // ClearFaults removes every queued fault. Requests already waiting in a
@@ -121,7 +159,17 @@ func (s *Server) InjectFault(path string, f Fault) {
 func (s *Server) ClearFaults() {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
-	clear(s.faults.queued)
+	for _, queued := range s.faults.queued {
+		clear(queued)
+	}
+}
+
+// afterAuth plays the AfterAuth fault queued for key, if any, on a request
+// whose tokens were accepted or that needs none, and reports whether it
+// answered (or dropped) the request.
+func (s *Server) afterAuth(w http.ResponseWriter, r *http.Request, key string) bool {
+	f, ok := s.faults.authorized(key)
+	return ok && s.applyFault(w, r, f)
 }
 
 // Calls returns how many requests the server received on exactly this URL

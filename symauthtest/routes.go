@@ -6,8 +6,10 @@ import (
 )
 
 // serveHTTP is the server's handler: it counts the call, plays any fault
-// queued for the path, then routes to the pod, key manager, session auth or
-// agent handler. Once Close has begun it answers nothing.
+// queued for the path, then routes to a handler registered with Handle or to
+// the pod, key manager, session auth or agent handler. AfterAuth faults play
+// after the token check (see authorize) or, on a path that needs no token,
+// right away. Once Close has begun it answers nothing.
 //
 // Calls and faults are keyed by the URL path, except that an on-behalf-of
 // step naming a username is keyed by its canonical escaped path (what
@@ -26,6 +28,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		key = step.path
 	}
 	if f, ok := s.faults.arrive(key); ok && s.applyFault(w, r, f) {
+		return
+	}
+	if s.registered(r) {
+		s.serveRegistered(w, r)
+		return
+	}
+	if !needsTokens(r.URL.Path) && s.afterAuth(w, r, key) {
 		return
 	}
 	switch p := r.URL.Path; {
@@ -56,4 +65,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.notFound(w, r)
 	}
+}
+
+// needsTokens reports whether symauthtest's own endpoint for path checks
+// tokens with authorize: every pod and agent path but the pod certificate,
+// the agent info and the health checks.
+func needsTokens(path string) bool {
+	switch path {
+	case PathPodCert, PathAgentInfo, PathHealth, pathHealthV3:
+		return false
+	}
+	return strings.HasPrefix(path, podPrefix) || strings.HasPrefix(path, agentPrefix)
 }

@@ -48,6 +48,9 @@ type Server struct {
 	tokens tokenStore
 	faults faultTable
 
+	// handlers holds the handlers registered with Handle.
+	handlers *http.ServeMux
+
 	// bearerLife is the lifetime of Common JWT bearer tokens, a
 	// time.Duration; see SetBearerLifetime.
 	bearerLife atomic.Int64
@@ -163,6 +166,7 @@ func Start(opts Options) (*Server, error) {
 		done:         make(chan struct{}),
 		conns:        make(map[net.Conn]bool),
 		signer:       sync.OnceValues(generateSigningKey),
+		handlers:     http.NewServeMux(),
 	}
 	s.podCert = sync.OnceValues(s.makePodCert)
 	if s.now == nil {
