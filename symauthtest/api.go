@@ -18,15 +18,34 @@ const (
 	maxMessageBody        = 8 << 20 // bytes read from a message create request
 )
 
-// userV2 is the pod's UserV2, as GET /pod/v2/sessioninfo answers it.
+// userV2 is the pod's UserV2, as GET /pod/v2/sessioninfo and GET
+// /pod/v3/users answer it.
 type userV2 struct {
 	ID           int64    `json:"id"`
 	EmailAddress string   `json:"emailAddress"`
+	FirstName    string   `json:"firstName,omitempty"`
+	LastName     string   `json:"lastName,omitempty"`
 	DisplayName  string   `json:"displayName"`
 	Company      string   `json:"company"`
 	Username     string   `json:"username"`
 	AccountType  string   `json:"accountType"`
 	Roles        []string `json:"roles"`
+}
+
+// userV2Of describes u as the pod does.
+func userV2Of(u *user) userV2 {
+	first, last := nameParts(u.name)
+	return userV2{
+		ID:           u.id,
+		EmailAddress: emailOf(u),
+		FirstName:    first,
+		LastName:     last,
+		DisplayName:  u.name,
+		Company:      identityCompany,
+		Username:     u.name,
+		AccountType:  "SYSTEM",
+		Roles:        []string{"INDIVIDUAL"},
+	}
 }
 
 // handlePod serves every path under /pod/ (but PathPodCert) after checking
@@ -36,23 +55,20 @@ func (s *Server) handlePod(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if r.URL.Path != PathSessionInfo {
+	switch r.URL.Path {
+	case PathSessionInfo:
+		s.getOnly(w, r, func() any { return userV2Of(g.user) })
+	case PathUsers:
+		if r.Method != http.MethodGet {
+			s.methodNotAllowed(w, r, http.MethodGet)
+			return
+		}
+		s.searchUsers(w, r)
+	case PathIMCreate:
+		s.handleIMCreate(w, r, g)
+	default:
 		s.notFound(w, r)
-		return
 	}
-	if r.Method != http.MethodGet {
-		s.methodNotAllowed(w, r, http.MethodGet)
-		return
-	}
-	writeJSON(w, http.StatusOK, userV2{
-		ID:           g.user.id,
-		EmailAddress: emailOf(g.user),
-		DisplayName:  g.user.name,
-		Company:      "symauthtest",
-		Username:     g.user.name,
-		AccountType:  "SYSTEM",
-		Roles:        []string{"INDIVIDUAL"},
-	})
 }
 
 // emailOf returns u's e-mail address: an e-mail style username is its own
@@ -84,8 +100,8 @@ func (s *Server) handleAgent(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if r.URL.Path == PathDatafeeds {
-		s.getOnly(w, r, func() any { return []struct{}{} })
+	if r.URL.Path == PathDatafeeds || strings.HasPrefix(r.URL.Path, datafeedPrefix) {
+		s.handleDatafeeds(w, r, g)
 		return
 	}
 	if sid, ok := streamID(r.URL.Path); ok {
@@ -202,30 +218,12 @@ func streamID(path string) (string, bool) {
 	return sid, true
 }
 
-// v4Message is the agent's V4Message, as message create answers it.
-type v4Message struct {
-	MessageID      string   `json:"messageId"`
-	Timestamp      int64    `json:"timestamp"`
-	Message        string   `json:"message"`
-	Data           string   `json:"data"`
-	Attachments    []string `json:"attachments"`
-	User           v4User   `json:"user"`
-	Stream         v4Stream `json:"stream"`
-	OriginalFormat string   `json:"originalFormat"`
-}
-
-type v4User struct {
-	UserID      int64  `json:"userId"`
-	DisplayName string `json:"displayName"`
-	Username    string `json:"username"`
-}
-
-type v4Stream struct {
-	StreamID string `json:"streamId"`
-}
-
 // createMessage serves POST /agent/v4/stream/{sid}/message/create: a
-// multipart/form-data body with a message field, echoed in a V4Message.
+// multipart/form-data body with a message field (MessageML) and an optional
+// data field (EntityJSON), answered with the V4Message posted (see post).
+// For a stream the server does not know, without Options.StrictStreams, the
+// answer's message is the MessageML as sent, as the fake always answered
+// before it knew streams; otherwise it is the PresentationML.
 func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, g grant, sid string) {
 	if r.Method != http.MethodPost {
 		s.methodNotAllowed(w, r, http.MethodPost)
@@ -259,20 +257,21 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, g grant, 
 		writeError(w, http.StatusBadRequest, "the message field is required")
 		return
 	}
-	data := "{}"
-	if d := r.MultipartForm.Value["data"]; len(d) > 0 && d[0] != "" {
+	data := ""
+	if d := r.MultipartForm.Value["data"]; len(d) > 0 {
 		data = d[0]
 	}
-	writeJSON(w, http.StatusOK, v4Message{
-		MessageID:      newMessageID(),
-		Timestamp:      s.now().UnixMilli(),
-		Message:        message[0],
-		Data:           data,
-		Attachments:    []string{},
-		User:           v4User{UserID: g.user.id, DisplayName: g.user.name, Username: g.user.name},
-		Stream:         v4Stream{StreamID: sid},
-		OriginalFormat: "com.symphony.messageml.v2",
-	})
+	m, st, perr := s.post(g.user, sid, message[0], strings.TrimSpace(data), s.strictStreams)
+	if perr != nil {
+		s.refuse(r, perr.msg)
+		writeError(w, perr.status, perr.msg)
+		return
+	}
+	answer := v4MessageOf(m, g.user, st, false)
+	if st == nil {
+		answer.Message = m.MessageML
+	}
+	writeJSON(w, http.StatusOK, answer)
 }
 
 // newMessageID returns a message id shaped like Symphony's: 16 random bytes

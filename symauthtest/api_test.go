@@ -83,8 +83,8 @@ func TestAgentTokenChecks(t *testing.T) {
 		})
 	}
 	wantError(t, get(t, s, "/agent/v9/unknown", st, kt), http.StatusNotFound, "does not serve")
-	wantError(t, do(t, s.Client(), withTokens(newRequest(t, http.MethodPost, s.URL+PathDatafeeds, nil), st, kt)),
-		http.StatusMethodNotAllowed, "use GET")
+	wantError(t, do(t, s.Client(), withTokens(newRequest(t, http.MethodPut, s.URL+PathDatafeeds, nil), st, kt)),
+		http.StatusMethodNotAllowed, "use GET, POST")
 	for _, line := range logs.all() {
 		for _, tok := range []string{st, kt, ost, okt} {
 			if strings.Contains(line, tok) {

@@ -16,7 +16,9 @@ const (
 	PathSessionInfo = "/pod/v2/sessioninfo"          // GET: the session's user; needs a session token
 	PathAgentInfo   = "/agent/v1/info"               // GET: the agent version; needs no token
 	PathHealth      = "/agent/v3/health/extended"    // GET: agent health; needs no token
-	PathDatafeeds   = "/agent/v5/datafeeds"          // GET: the user's datafeeds (none); needs agent tokens
+	PathDatafeeds   = "/agent/v5/datafeeds"          // GET: the user's datafeeds, POST: create one; needs agent tokens
+	PathUsers       = "/pod/v3/users"                // GET: find users by uid, email or username; needs a session token
+	PathIMCreate    = "/pod/v1/im/create"            // POST: the IM (or MIM) of the caller and the listed user ids; needs a session token
 
 	PathAppLogin     = "/login/pubkey/app/authenticate"                 // RSA app login, answers an app session token
 	PathCertAppLogin = "/sessionauth/v1/app/authenticate"               // certificate app login (deprecated API), answers an app session token

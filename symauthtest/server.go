@@ -51,6 +51,11 @@ type Server struct {
 	// handlers holds the handlers registered with Handle.
 	handlers *http.ServeMux
 
+	streams       streamStore
+	feeds         datafeedStore
+	readWait      time.Duration // of a datafeed read; <= 0: none
+	strictStreams bool          // see Options.StrictStreams
+
 	// bearerLife is the lifetime of Common JWT bearer tokens, a
 	// time.Duration; see SetBearerLifetime.
 	bearerLife atomic.Int64
@@ -115,6 +120,26 @@ type Options struct {
 	// without a keyManagerToken for such sessions. (On-behalf-of sessions
 	// never need a keyManagerToken.)
 	SimplifiedKeyDelivery bool
+
+	// DatafeedReadWait is how long a datafeed read
+	// (POST /agent/v5/datafeeds/{id}/read) waits for an event before it
+	// answers an empty list; 0 means DefaultDatafeedReadWait (30 s, like a
+	// real agent), and a negative value answers at once. It is measured
+	// with the real clock, not Options.Now. Tests use short waits.
+	DatafeedReadWait time.Duration
+
+	// StrictStreams makes POST /agent/v4/stream/{sid}/message/create refuse
+	// a stream id the server does not know (400), as a real agent does.
+	// Without it (the zero value, for tests written before the server knew
+	// streams), a message to an unknown stream id is accepted as the fake
+	// always did: it is not checked as MessageML, and is answered with the
+	// message echoed in "message" (a real agent answers PresentationML, as
+	// the server does for the streams it knows); it is kept for Messages
+	// and delivered to the sender's own datafeeds, as in a stream whose
+	// only member is the sender. Messages to the streams made with
+	// CreateIM, CreateRoom or POST /pod/v1/im/create are checked either
+	// way: malformed MessageML gets 400, a sender who is not a member 403.
+	StrictStreams bool
 }
 
 // NewServer starts a Server with the zero Options on a free loopback port, like
@@ -181,6 +206,15 @@ func Start(opts Options) (*Server, error) {
 	s.apps.init()
 	s.SetBearerLifetime(opts.BearerLifetime)
 	s.faults.init()
+	s.streams.init()
+	s.feeds.init()
+	s.strictStreams = opts.StrictStreams
+	switch {
+	case opts.DatafeedReadWait == 0:
+		s.readWait = DefaultDatafeedReadWait
+	case opts.DatafeedReadWait > 0:
+		s.readWait = opts.DatafeedReadWait
+	}
 
 	s.client = &http.Client{Transport: newClientTransport(ca.pool())}
 	s.srv = &http.Server{

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -50,6 +51,21 @@ func (u *userStore) lookupID(id int64) *user {
 	u.mu.RLock()
 	defer u.mu.RUnlock()
 	return u.byID[id]
+}
+
+// lookupEmail returns the user whose e-mail address (see emailOf) is email,
+// compared without case, or nil; of two such users ("bob" and
+// "bob@example.com"), the one registered first.
+func (u *userStore) lookupEmail(email string) *user {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	var found *user
+	for _, x := range u.byName {
+		if strings.EqualFold(emailOf(x), email) && (found == nil || x.id < found.id) {
+			found = x
+		}
+	}
+	return found
 }
 
 // update applies change to a copy of name's record (a new record, with a new
