@@ -373,6 +373,9 @@ func (s *Server) readDatafeed(w http.ResponseWriter, r *http.Request, g grant, i
 		}
 		wake := df.wake
 		s.feeds.mu.Unlock()
+		if s.readWaiting != nil {
+			s.readWaiting(id)
+		}
 
 		select {
 		case <-wake:

@@ -55,6 +55,7 @@ type Server struct {
 	feeds         datafeedStore
 	readWait      time.Duration // of a datafeed read; <= 0: none
 	strictStreams bool          // see Options.StrictStreams
+	readWaiting   func(string)  // see Options.readWaiting
 
 	// bearerLife is the lifetime of Common JWT bearer tokens, a
 	// time.Duration; see SetBearerLifetime.
@@ -140,6 +141,10 @@ type Options struct {
 	// CreateIM, CreateRoom or POST /pod/v1/im/create are checked either
 	// way: malformed MessageML gets 400, a sender who is not a member 403.
 	StrictStreams bool
+
+	// readWaiting, if not nil, is called each time a datafeed read starts
+	// to wait for events; for tests.
+	readWaiting func(datafeedID string)
 }
 
 // NewServer starts a Server with the zero Options on a free loopback port, like
@@ -209,6 +214,7 @@ func Start(opts Options) (*Server, error) {
 	s.streams.init()
 	s.feeds.init()
 	s.strictStreams = opts.StrictStreams
+	s.readWaiting = opts.readWaiting
 	switch {
 	case opts.DatafeedReadWait == 0:
 		s.readWait = DefaultDatafeedReadWait
