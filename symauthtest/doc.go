@@ -41,15 +41,58 @@
 // session. Agent calls (under /agent/) need that and a live keyManagerToken
 // of the same user, except for on-behalf-of sessions and sessions that can
 // use simplified key delivery, and except GET /agent/v1/info and the health
-// checks, which need no token. The server answers GET /pod/v2/sessioninfo,
-// GET /agent/v1/info, GET /agent/v3/health/extended, GET /agent/v5/datafeeds
-// and POST /agent/v4/stream/{sid}/message/create; other paths answer 404
-// after the token check. Sessions (of users, apps and on-behalf-of) end with
-// RevokeSessions or after a session lifetime measured with an injectable
-// clock, and their bearer tokens with them.
+// checks, which need no token. Refused tokens answer 401
+// {"code":401,"message":"Invalid session"}. Sessions (of users, apps and
+// on-behalf-of) end with RevokeSessions or after a session lifetime measured
+// with an injectable clock (see Options.Now before moving it), and their
+// bearer tokens with them; a user holds at most MaxSessionsPerUser of them,
+// a login beyond ending the oldest.
+//
+// Past the token check, the server answers, as the agent and pod API specs
+// describe them:
+//
+//   - GET /pod/v2/sessioninfo: the session's user (UserV2).
+//   - GET /pod/v3/users?uid=…|email=…|username=…: the registered users found
+//     (V2UserList), malformed entries in its errors, 204 when none is found,
+//     400 unless exactly one list of at most 100 entries is given.
+//   - POST /pod/v1/im/create with a JSON list of user ids: {"id": streamId},
+//     the IM (MIM for more than two) of the caller and those users; the same
+//     set of users always gets the same stream.
+//   - POST /agent/v4/stream/{sid}/message/create (multipart/form-data,
+//     message in MessageML, optional data in EntityJSON): the V4Message,
+//     its message in PresentationML. Malformed MessageML (not well-formed
+//     XML, root neither <messageML> nor <div>) answers 400, a stream the
+//     sender is not a member of 403, and an unknown stream 400 with
+//     Options.StrictStreams (without it, an unknown stream takes any message,
+//     as earlier versions of this package did).
+//   - POST /agent/v5/datafeeds (201, a V5Datafeed; 403 beyond
+//     MaxDatafeedsPerUser), GET /agent/v5/datafeeds (the user's, by tag),
+//     DELETE /agent/v5/datafeeds/{id} (204) and POST
+//     /agent/v5/datafeeds/{id}/read with {"ackId": …}: a V5EventList of
+//     MESSAGESENT events for the messages posted in the user's streams, the
+//     user's own included (a real datafeed delivers a bot's own messages;
+//     BDK filters them out). A read answers at once if events wait, else
+//     when one arrives or after Options.DatafeedReadWait with none. Events
+//     of an answer are delivered again until a read sends that answer's
+//     ackId. A datafeed belongs to its user, not to a session: it outlives
+//     RevokeSessions and the session lifetime, and after a new login the same
+//     id goes on delivering; another user's datafeed id answers 400, as one
+//     that no longer exists. At most MaxDatafeedEvents events wait in a
+//     datafeed, the oldest dropped beyond.
+//
+// Other paths under /pod/ and /agent/ answer 404 after the token check,
+// unless a test registers a handler for them with Handle: it then runs after
+// the token check, learns the caller with UserFromContext, and gets the same
+// faults and call counts.
+//
+// Test code plays the other users: it registers them (NewUser,
+// RegisterUser), makes their conversations (CreateIM, CreateRoom), writes as
+// them (SendMessage, so that the bot's datafeed sees the message), and reads
+// back what the bot posted (Messages).
 //
 // Tests make the server misbehave with InjectFault (error statuses, delays,
-// held requests, dropped connections) and count requests with Calls.
+// held requests, dropped connections; with Fault.AfterAuth, only for
+// requests whose tokens are valid) and count requests with Calls.
 //
 // A Server is safe for concurrent use. Close releases everything it started;
 // it is safe to use with go.uber.org/goleak.

@@ -89,8 +89,10 @@ type Options struct {
 	Addr string
 
 	// SessionLifetime ends sessions (and their key manager tokens) this long
-	// after login; 0 means never. It applies to user, app and on-behalf-of
-	// sessions alike. See SetSessionLifetime.
+	// after login, per Now (see there before moving an injected clock); 0
+	// means never. It applies to user, app and on-behalf-of sessions alike.
+	// Whatever it is, a user holds at most MaxSessionsPerUser sessions. See
+	// SetSessionLifetime.
 	SessionLifetime time.Duration
 
 	// BearerLifetime is the lifetime of Common JWT bearer tokens (the
@@ -99,9 +101,18 @@ type Options struct {
 	BearerLifetime time.Duration
 
 	// Now is the clock for login JWT checks, session and bearer token
-	// lifetimes and the timestamps in answers and issued JWTs; nil means
-	// time.Now. Fault delays and TLS
+	// lifetimes and the timestamps in answers, messages, events and issued
+	// JWTs; nil means time.Now. Fault delays, datafeed read waits and TLS
 	// certificate validity use the real clock.
+	//
+	// The login JWT's exp is checked with this same clock. So moving it past
+	// the session lifetime to end sessions also makes the server refuse, as
+	// expired, the next login JWT of a client that signs with the real clock
+	// (exp at most 5 minutes after time.Now): the client's re-login fails
+	// with 401 and the test with it. To end sessions under a client that
+	// uses the real clock, call RevokeSessions (it ends them now, as a
+	// session end on a real pod). Move an injected clock only when the
+	// client under test signs its login JWTs with that same clock.
 	Now func() time.Time
 
 	// Logf receives one line per login (of a user or an app, on-behalf-of

@@ -225,7 +225,8 @@ func (s *Server) RevokeSessions() int {
 // forever. It applies to tokens already
 // issued too: a token is live while Options.Now is before its issue time plus
 // the current lifetime, so moving an injected clock past the lifetime ends
-// it, and lengthening the lifetime revives it (unless the server has
+// it (and refuses login JWTs signed with the real clock: see Options.Now),
+// and lengthening the lifetime revives it (unless the server has
 // forgotten it: once more than 1024 tokens are live, tokens past the
 // lifetime may be pruned at a login). Whatever the lifetime, a user holds at
 // most MaxSessionsPerUser tokens of each kind. Safe for concurrent use.
