@@ -123,8 +123,9 @@ func (df *datafeed) wakeUp() {
 }
 
 // deliver queues ev on every datafeed of the users with these ids and wakes
-// their readers.
-func (t *datafeedStore) deliver(s *Server, userIDs []int64, ev *v4Event) {
+// their readers. It returns the ids of the datafeeds that started to drop
+// events (none since their last read), for the log.
+func (t *datafeedStore) deliver(userIDs []int64, ev *v4Event) (dropping []string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, id := range userIDs {
@@ -135,12 +136,13 @@ func (t *datafeedStore) deliver(s *Server, userIDs []int64, ev *v4Event) {
 				df.pending = df.pending[1:]
 				if !df.dropping {
 					df.dropping = true
-					s.logf("datafeed %s: more than %d events wait to be read: the oldest are dropped", df.id, MaxDatafeedEvents)
+					dropping = append(dropping, df.id)
 				}
 			}
 			df.wakeUp()
 		}
 	}
+	return dropping
 }
 
 // own returns the datafeed id of the user with id user, or nil. Call with mu

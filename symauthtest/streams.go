@@ -329,8 +329,11 @@ func (s *Server) post(u *user, sid, messageML, data string, strict bool) (*Messa
 	// datafeed's events in the order of Messages.
 	s.streams.mu.Lock()
 	s.streams.record(m, st != nil)
-	s.feeds.deliver(s, members, ev)
+	dropping := s.feeds.deliver(members, ev)
 	s.streams.mu.Unlock()
+	for _, id := range dropping {
+		s.logf("datafeed %s: more than %d events wait to be read: the oldest are dropped", id, MaxDatafeedEvents)
+	}
 	return m, st, nil
 }
 
