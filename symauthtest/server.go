@@ -153,6 +153,13 @@ type Options struct {
 	// way: malformed MessageML gets 400, a sender who is not a member 403.
 	StrictStreams bool
 
+	// CACertPEM and CAKeyPEM, when both are set, are the certificate
+	// authority to use instead of a new one: a CA certificate and its
+	// private key (PKCS #8), in PEM form, as CACertPEM and CAKeyPEM of an
+	// earlier Server return them. Start fails if they do not make a valid
+	// CA.
+	CACertPEM, CAKeyPEM []byte
+
 	// readWaiting, if not nil, is called each time a datafeed read starts
 	// to wait for events; for tests.
 	readWaiting func(datafeedID string)
@@ -172,8 +179,8 @@ func mustStart(opts Options) *Server {
 }
 
 // Start listens on opts.Addr and serves HTTPS (HTTP/1.1 and HTTP/2) in the
-// background until Close. It generates a fresh certificate authority and a
-// server certificate valid for 127.0.0.1, ::1, localhost and the host of
+// background until Close. It generates a fresh certificate authority (unless
+// opts gives one) and a server certificate valid for 127.0.0.1, ::1, localhost and the host of
 // opts.Addr. Client certificates are requested but optional, so RSA clients
 // connect without one.
 func Start(opts Options) (*Server, error) {
@@ -185,7 +192,7 @@ func Start(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("symauthtest: bad listen address %q: %w", addr, err)
 	}
-	ca, err := newAuthority()
+	ca, err := opts.authority()
 	if err != nil {
 		return nil, err
 	}
