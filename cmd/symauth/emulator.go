@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
@@ -10,13 +9,15 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
-
-	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/symauth/symauth/internal/fileread"
 	"github.com/symauth/symauth/symauthtest"
@@ -31,11 +32,13 @@ type emulatorFlags struct {
 	addr, dir, bot, agentVersion string
 	keyBits                      int
 	sessionTTL                   time.Duration
-	skd                          bool
+	skd, keep                    bool
 	users                        []userKey
+	apps, extensionApps          []userKey
 }
 
-// userKey is a --user NAME=PUBLIC.pem registration.
+// userKey is a --user NAME=PUBLIC.pem registration, or an --app or
+// --extension-app ID=PUBLIC.pem one.
 type userKey struct {
 	name string
 	key  *rsa.PublicKey
@@ -47,22 +50,25 @@ func runEmulator(ctx context.Context, args []string, out, errOut io.Writer) int 
 		"Serves a local Symphony over HTTPS on --addr: the pod (/login, /pod), key manager (/relay,\n"+
 			"/keyauth), session auth (/sessionauth) and agent (/agent), with mutual TLS for the\n"+
 			"certificate logins. With --dir it writes what a client needs there: ca.pem, bot-private.pem,\n"+
-			"bot-public.pem, bot.p12 (password "+p12Password+") and a BDK 2.x config.yaml (for --config).\n"+
-			"Each login and each refused call is logged to stderr. Stops on SIGINT or SIGTERM.", errOut)
-	fs.StringVar(&f.addr, "addr", "127.0.0.1:8443", "listen `address`")
+			"bot-public.pem, bot.p12 (password "+p12Password+") and a BDK 2.x config.yaml (for --config),\n"+
+			"and the CA's key, ca-key.pem, for --keep. Keys are written readable by their owner only.\n"+
+			"Each login and each refused call is logged to stderr. SIGHUP ends every session now (the\n"+
+			"next call with one of their tokens gets 401; datafeeds stay). Stops on SIGINT or SIGTERM.", errOut)
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8443", "listen `address` (0.0.0.0:PORT listens on every interface: other machines can reach it)")
 	fs.StringVar(&f.dir, "dir", "", "write the bot's credentials, the CA and config.yaml into this `directory`")
+	fs.BoolVar(&f.keep, "keep", false, "with --dir: reuse the CA, the bot's key and config.yaml found there instead of\nreplacing them (writing only those missing), so clients configured earlier keep working")
 	fs.StringVar(&f.bot, "bot", "symauth-bot", "the bot's `username` (with --dir)")
 	fs.IntVar(&f.keyBits, "key-bits", 4096, "size of the bot's RSA key (with --dir)")
 	fs.DurationVar(&f.sessionTTL, "session-ttl", 0, "end sessions this long after login (0: never)")
 	fs.StringVar(&f.agentVersion, "agent-version", symauthtest.DefaultAgentVersion, "what GET /agent/v1/info reports")
 	fs.BoolVar(&f.skd, "skd", false, "issue session tokens allowing simplified key delivery")
-	fs.Func("user", "register another user: `NAME=PUBLIC.pem` (repeatable)", func(v string) error {
-		u, err := parseUserFlag(v)
-		if err == nil {
-			f.users = append(f.users, u)
-		}
-		return err
-	})
+	fs.Func("user", "register another user: `NAME=PUBLIC.pem` (repeatable)", keyFlag(&f.users, "NAME"))
+	fs.Func("app", "register an on-behalf-of app with its RSA key: `ID=PUBLIC.pem` (repeatable), installed\n"+
+		"for the bot and every --user: it logs in on /login/pubkey/app/authenticate, then acts\n"+
+		"for them on /login/pubkey/app/user/{uid}/authenticate and …/username/{name}/authenticate", keyFlag(&f.apps, "ID"))
+	fs.Func("extension-app", "register an extension app with its RSA key: `ID=PUBLIC.pem` (repeatable), installed\n"+
+		"for no one: it logs in on /login/v1/pubkey/app/authenticate/extensionApp (circle of\n"+
+		"trust); GET /pod/v1/podcert serves the certificate that verifies the pod's JWTs", keyFlag(&f.extensionApps, "ID"))
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
@@ -72,44 +78,125 @@ func runEmulator(ctx context.Context, args []string, out, errOut io.Writer) int 
 	if f.sessionTTL < 0 {
 		return fail(errOut, "emulator", errors.New("--session-ttl must not be negative"))
 	}
-	logger := log.New(errOut, "", log.Ltime|log.Lmicroseconds)
-	srv, err := symauthtest.Start(symauthtest.Options{
+	if f.keep && f.dir == "" {
+		return fail(errOut, "emulator", errors.New("--keep needs --dir"))
+	}
+	host, _, err := net.SplitHostPort(f.addr)
+	if err != nil {
+		return fail(errOut, "emulator", fmt.Errorf("--addr: %w", err))
+	}
+	opts := symauthtest.Options{
 		Addr:                  f.addr,
 		SessionLifetime:       f.sessionTTL,
-		Logf:                  logger.Printf,
 		AgentVersion:          f.agentVersion,
 		SimplifiedKeyDelivery: f.skd,
-	})
+	}
+	var kept bool // the CA in --dir is reused
+	if f.keep {
+		if opts.CACertPEM, opts.CAKeyPEM, err = readCA(f.dir); err != nil {
+			return fail(errOut, "emulator", err)
+		}
+		kept = opts.CACertPEM != nil
+	}
+	// SIGHUP is caught before the server starts, so that it never ends the
+	// process once "serving on" is printed.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	logger := log.New(errOut, "", log.Ltime|log.Lmicroseconds)
+	opts.Logf = logger.Printf
+	srv, err := symauthtest.Start(opts)
 	if err != nil {
 		return fail(errOut, "emulator", err)
 	}
 	defer srv.Close()
-	for _, u := range f.users {
-		if _, err := srv.RegisterUser(u.name, u.key); err != nil {
-			return fail(errOut, "emulator", err)
-		}
-		logger.Printf("registered user %q", u.name)
+	if err := registerEmulatorUsers(srv, f, kept, logger, errOut); err != nil {
+		return fail(errOut, "emulator", err)
 	}
-	if f.dir != "" {
-		if err := writeEmulatorFiles(srv, f, errOut); err != nil {
-			return fail(errOut, "emulator", err)
-		}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "https://"))
+		fmt.Fprintf(errOut, "symauth emulator: warning: --addr %s listens on every network interface, on port %s:\n"+
+			"  other machines that reach this one can log in to it (its TLS certificate names localhost, 127.0.0.1 and ::1 only)\n",
+			f.addr, port)
 	}
-	fmt.Fprintf(errOut, "symauth emulator: serving on %s (Ctrl-C to stop)\n", srv.URL)
+	fmt.Fprintf(errOut, "symauth emulator: serving on %s (Ctrl-C to stop, SIGHUP to end all sessions)\n", srv.URL)
 	if f.dir != "" {
 		fmt.Fprintf(errOut, "try:  symauth whoami --pod %s --user %s --key %s --ca %s\n",
 			srv.URL, f.bot, filepath.Join(f.dir, "bot-private.pem"), filepath.Join(f.dir, "ca.pem"))
 		fmt.Fprintf(errOut, "  or: symauth whoami --config %s\n", filepath.Join(f.dir, "config.yaml"))
 	}
-	<-ctx.Done()
-	fmt.Fprintln(errOut, "symauth emulator: stopping")
-	return exitOK
+	for {
+		select {
+		case <-hup:
+			logger.Printf("SIGHUP: ended all sessions (%d were live)", srv.RevokeSessions())
+		case <-ctx.Done():
+			fmt.Fprintln(errOut, "symauth emulator: stopping")
+			return exitOK
+		}
+	}
 }
 
-func parseUserFlag(v string) (userKey, error) {
+// registerEmulatorUsers registers the --user users, the bot and its files
+// (with --dir), and the apps.
+func registerEmulatorUsers(srv *symauthtest.Server, f emulatorFlags, keptCA bool, logger *log.Logger, progress io.Writer) error {
+	var installers []string
+	for _, u := range f.users {
+		if _, err := srv.RegisterUser(u.name, u.key); err != nil {
+			return err
+		}
+		logger.Printf("registered user %q", u.name)
+		installers = append(installers, u.name)
+	}
+	if f.dir != "" {
+		if err := writeEmulatorFiles(srv, f, keptCA, progress); err != nil {
+			return err
+		}
+		installers = append(installers, f.bot)
+	}
+	for _, a := range f.apps {
+		if err := srv.RegisterApp(a.name, a.key); err != nil {
+			return err
+		}
+		if err := srv.InstallApp(a.name, installers...); err != nil {
+			return err
+		}
+		logger.Printf("registered on-behalf-of app %q, installed for %s", a.name, strings.Join(quoted(installers), ", "))
+	}
+	for _, a := range f.extensionApps {
+		if err := srv.RegisterApp(a.name, a.key); err != nil {
+			return err
+		}
+		logger.Printf("registered extension app %q", a.name)
+	}
+	return nil
+}
+
+func quoted(names []string) []string {
+	if len(names) == 0 {
+		return []string{"no one"}
+	}
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return q
+}
+
+// keyFlag is the flag.Func of a repeatable NAME=PUBLIC.pem flag.
+func keyFlag(dst *[]userKey, name string) func(string) error {
+	return func(v string) error {
+		u, err := parseKeyFlag(v, name)
+		if err == nil {
+			*dst = append(*dst, u)
+		}
+		return err
+	}
+}
+
+func parseKeyFlag(v, what string) (userKey, error) {
 	name, file, ok := strings.Cut(v, "=")
 	if !ok || name == "" || file == "" {
-		return userKey{}, fmt.Errorf("want NAME=PUBLIC.pem, got %q", v)
+		return userKey{}, fmt.Errorf("want %s=PUBLIC.pem, got %q", what, v)
 	}
 	data, err := fileread.Read(file, maxCredentialBytes)
 	if err != nil {
@@ -136,64 +223,6 @@ func parseUserFlag(v string) (userKey, error) {
 		return userKey{}, fmt.Errorf("%s: not an RSA public key", file)
 	}
 	return userKey{name: name, key: key}, nil
-}
-
-// writeEmulatorFiles creates the bot (an RSA key and a client certificate) and
-// writes its credentials, the CA and a BDK config into f.dir.
-func writeEmulatorFiles(srv *symauthtest.Server, f emulatorFlags, progress io.Writer) error {
-	dir, err := filepath.Abs(f.dir)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	fmt.Fprintf(progress, "symauth emulator: generating a %d-bit RSA key for %q…\n", f.keyBits, f.bot)
-	key, err := rsa.GenerateKey(rand.Reader, f.keyBits)
-	if err != nil {
-		return err
-	}
-	if _, err := srv.RegisterUser(f.bot, &key.PublicKey); err != nil {
-		return err
-	}
-	cert, err := srv.IssueClientCertificate(f.bot)
-	if err != nil {
-		return err
-	}
-	privDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return err
-	}
-	pubDER, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-	if err != nil {
-		return err
-	}
-	p12, err := pkcs12.Modern.Encode(cert.PrivateKey, cert.Leaf, nil, p12Password)
-	if err != nil {
-		return err
-	}
-	u, err := url.Parse(srv.URL)
-	if err != nil {
-		return err
-	}
-	files := []struct {
-		name string
-		data []byte
-		perm os.FileMode
-	}{
-		{"ca.pem", srv.CACertPEM(), 0o644},
-		{"bot-private.pem", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}), 0o600},
-		{"bot-public.pem", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644},
-		{"bot.p12", p12, 0o600},
-		{"config.yaml", bdkConfig(u, f.bot, dir), 0o644},
-	}
-	for _, file := range files {
-		if err := os.WriteFile(filepath.Join(dir, file.name), file.data, file.perm); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(progress, "symauth emulator: wrote ca.pem, bot-private.pem, bot-public.pem, bot.p12 (password %s) and config.yaml to %s\n", p12Password, dir)
-	return nil
 }
 
 // bdkConfig is a BDK 2.x configuration pointing every service at the emulator.
