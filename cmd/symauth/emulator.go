@@ -31,7 +31,7 @@ const p12Password = "changeit"
 type emulatorFlags struct {
 	addr, dir, bot, agentVersion string
 	keyBits                      int
-	sessionTTL                   time.Duration
+	sessionTTL, datafeedWait     time.Duration
 	skd, keep                    bool
 	users                        []userKey
 	apps, extensionApps          []userKey
@@ -60,6 +60,8 @@ func runEmulator(ctx context.Context, args []string, out, errOut io.Writer) int 
 	fs.StringVar(&f.bot, "bot", "symauth-bot", "the bot's `username` (with --dir)")
 	fs.IntVar(&f.keyBits, "key-bits", 4096, "size of the bot's RSA key (with --dir)")
 	fs.DurationVar(&f.sessionTTL, "session-ttl", 0, "end sessions this long after login (0: never)")
+	fs.DurationVar(&f.datafeedWait, "datafeed-wait", symauthtest.DefaultDatafeedReadWait,
+		"how long a datafeed read waits for an event before it answers none (a real agent's: 30s)")
 	fs.StringVar(&f.agentVersion, "agent-version", symauthtest.DefaultAgentVersion, "what GET /agent/v1/info reports")
 	fs.BoolVar(&f.skd, "skd", false, "issue session tokens allowing simplified key delivery")
 	fs.Func("user", "register another user: `NAME=PUBLIC.pem` (repeatable)", keyFlag(&f.users, "NAME"))
@@ -78,6 +80,9 @@ func runEmulator(ctx context.Context, args []string, out, errOut io.Writer) int 
 	if f.sessionTTL < 0 {
 		return fail(errOut, "emulator", errors.New("--session-ttl must not be negative"))
 	}
+	if f.datafeedWait <= 0 {
+		return fail(errOut, "emulator", errors.New("--datafeed-wait must be positive"))
+	}
 	if f.keep && f.dir == "" {
 		return fail(errOut, "emulator", errors.New("--keep needs --dir"))
 	}
@@ -88,6 +93,7 @@ func runEmulator(ctx context.Context, args []string, out, errOut io.Writer) int 
 	opts := symauthtest.Options{
 		Addr:                  f.addr,
 		SessionLifetime:       f.sessionTTL,
+		DatafeedReadWait:      f.datafeedWait,
 		AgentVersion:          f.agentVersion,
 		SimplifiedKeyDelivery: f.skd,
 	}
