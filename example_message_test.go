@@ -155,7 +155,9 @@ func Example_attachment() {
 	fmt.Println("message creates:", srv.Calls(symauthtest.PathMessageCreate(room)))
 
 	for _, m := range srv.Messages(room) {
-		fmt.Println(m.Username, m.MessageML)
+		for _, a := range m.Attachments {
+			fmt.Println(m.Username, m.MessageML, "with", a.Name, a.Size, "bytes")
+		}
 	}
 	// Output:
 	// 200 OK: message id: true, file opened 1 times
@@ -163,6 +165,6 @@ func Example_attachment() {
 	// 200 OK: message id: true, file opened 2 times
 	// logins: 2
 	// message creates: 3
-	// my-bot <messageML>Today's report</messageML>
-	// my-bot <messageML>The report, <b>again</b></messageML>
+	// my-bot <messageML>Today's report</messageML> with report.csv 24 bytes
+	// my-bot <messageML>The report, <b>again</b></messageML> with report.csv 24 bytes
 }

@@ -261,7 +261,11 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, g grant, 
 	if d := r.MultipartForm.Value["data"]; len(d) > 0 {
 		data = d[0]
 	}
-	m, st, perr := s.post(g.user, sid, message[0], strings.TrimSpace(data), s.strictStreams)
+	var attachments []Attachment
+	for _, fh := range r.MultipartForm.File["attachment"] {
+		attachments = append(attachments, Attachment{ID: newMessageID(), Name: fh.Filename, Size: fh.Size})
+	}
+	m, st, perr := s.post(g.user, sid, message[0], strings.TrimSpace(data), attachments, s.strictStreams)
 	if perr != nil {
 		s.refuse(r, perr.msg)
 		writeError(w, perr.status, perr.msg)

@@ -71,8 +71,21 @@ type Message struct {
 	// Data is the EntityJSON sent with the message; "{}" when none was.
 	Data string
 
+	// Attachments are the files sent with the message (the multipart
+	// "attachment" parts), in order; the server keeps their names and sizes,
+	// not their content.
+	Attachments []Attachment
+
 	// Time is when the server received the message, per Options.Now.
 	Time time.Time
+}
+
+// Attachment is a file sent with a message, as the agent describes it
+// (V4AttachmentInfo).
+type Attachment struct {
+	ID   string // the attachment id the agent gave it
+	Name string // the file name the client sent
+	Size int64  // its size in bytes
 }
 
 // stream is a conversation: an IM, a MIM or a room. Values are never
@@ -244,7 +257,7 @@ func (s *Server) SendMessage(username, streamID, messageML string) (messageID st
 	if u == nil {
 		return "", fmt.Errorf("symauthtest: SendMessage: unknown user %s", shown(username))
 	}
-	m, _, perr := s.post(u, streamID, messageML, "", true)
+	m, _, perr := s.post(u, streamID, messageML, "", nil, true)
 	if perr != nil {
 		return "", fmt.Errorf("symauthtest: SendMessage: %s", perr.msg)
 	}
@@ -283,7 +296,7 @@ type postError struct {
 // agent without Options.StrictStreams) an unknown stream is taken as one
 // whose only member is u, the message is not checked (as the fake did
 // before it knew streams), and the returned stream is nil.
-func (s *Server) post(u *user, sid, messageML, data string, strict bool) (*Message, *stream, *postError) {
+func (s *Server) post(u *user, sid, messageML, data string, attachments []Attachment, strict bool) (*Message, *stream, *postError) {
 	st := s.streams.lookup(sid)
 	if st == nil && strict {
 		return nil, nil, &postError{http.StatusBadRequest, "stream " + shown(sid) + " not found"}
@@ -311,6 +324,7 @@ func (s *Server) post(u *user, sid, messageML, data string, strict bool) (*Messa
 		MessageML:      messageML,
 		PresentationML: presentation,
 		Data:           data,
+		Attachments:    attachments,
 		Time:           s.now(),
 	}
 	members := []int64{u.id}
@@ -425,15 +439,23 @@ func checkEntityJSON(data string) error {
 // v4Message is the agent's V4Message, as message create answers it and
 // datafeeds deliver it.
 type v4Message struct {
-	MessageID          string   `json:"messageId"`
-	Timestamp          int64    `json:"timestamp"`
-	Message            string   `json:"message"`
-	Data               string   `json:"data"`
-	Attachments        []string `json:"attachments"`
-	User               v4User   `json:"user"`
-	Stream             v4Stream `json:"stream"`
-	ExternalRecipients *bool    `json:"externalRecipients,omitempty"` // only on real time messaging
-	OriginalFormat     string   `json:"originalFormat"`
+	MessageID          string         `json:"messageId"`
+	Timestamp          int64          `json:"timestamp"`
+	Message            string         `json:"message"`
+	Data               string         `json:"data"`
+	Attachments        []v4Attachment `json:"attachments"`
+	User               v4User         `json:"user"`
+	Stream             v4Stream       `json:"stream"`
+	ExternalRecipients *bool          `json:"externalRecipients,omitempty"` // only on real time messaging
+	OriginalFormat     string         `json:"originalFormat"`
+}
+
+// v4Attachment is the agent's V4AttachmentInfo.
+type v4Attachment struct {
+	ID     string     `json:"id"`
+	Name   string     `json:"name"`
+	Size   int64      `json:"size"`
+	Images []struct{} `json:"images"`
 }
 
 // v4User is the agent's V4User.
@@ -453,6 +475,15 @@ type v4Stream struct {
 	RoomName   string `json:"roomName,omitempty"`
 }
 
+// v4AttachmentsOf describes attachments as the agent does.
+func v4AttachmentsOf(attachments []Attachment) []v4Attachment {
+	out := make([]v4Attachment, len(attachments))
+	for i, a := range attachments {
+		out[i] = v4Attachment{ID: a.ID, Name: a.Name, Size: a.Size, Images: []struct{}{}}
+	}
+	return out
+}
+
 // v4UserOf describes u as the agent does.
 func v4UserOf(u *user) v4User {
 	first, last := nameParts(u.name)
@@ -467,7 +498,7 @@ func v4MessageOf(m *Message, u *user, st *stream, realTime bool) v4Message {
 		Timestamp:      m.Time.UnixMilli(),
 		Message:        m.PresentationML,
 		Data:           m.Data,
-		Attachments:    []string{},
+		Attachments:    v4AttachmentsOf(m.Attachments),
 		User:           v4UserOf(u),
 		Stream:         v4Stream{StreamID: m.StreamID},
 		OriginalFormat: originalFormatV2,

@@ -3,6 +3,8 @@ package symauthtest
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
@@ -324,11 +326,62 @@ func TestMessagesBounded(t *testing.T) {
 	// Unknown streams: the oldest one's messages go first.
 	u := &user{name: "alice", id: 1}
 	for i := range maxLooseStreams + 1 {
-		if _, _, err := s.post(u, "loose"+strconv.Itoa(i), "x", "", false); err != nil {
+		if _, _, err := s.post(u, "loose"+strconv.Itoa(i), "x", "", nil, false); err != nil {
 			t.Fatal(err.msg)
 		}
 	}
 	if s.Messages("loose0") != nil || s.Messages("loose1") == nil || s.Messages(room) == nil {
 		t.Error("the oldest unknown stream's messages are kept, or the others are not")
+	}
+}
+
+// Attachments (the multipart "attachment" parts) are answered as the agent's
+// V4AttachmentInfo and kept, name and size, in Messages.
+func TestMessageAttachments(t *testing.T) {
+	s := start(t, Options{})
+	key := newUser(t, s, "bot")
+	st, kt := loginBoth(t, s, key, "bot")
+	newUser(t, s, "alice")
+	im, err := s.CreateIM("bot", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	form := multipart.NewWriter(&body)
+	if err := form.WriteField("message", "<messageML>report</messageML>"); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct{ name, content string }{{"a.csv", "1,2,3\n"}, {"b.txt", "hello"}} {
+		part, err := form.CreateFormFile("attachment", f.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.WriteString(part, f.content)
+	}
+	if err := form.Close(); err != nil {
+		t.Fatal(err)
+	}
+	req := newRequest(t, http.MethodPost, s.URL+PathMessageCreate(im), &body)
+	req.Header.Set("Content-Type", form.FormDataContentType())
+	r := do(t, s.Client(), withTokens(req, st, kt))
+	if r.status != http.StatusOK {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	var m v4Message
+	if err := json.Unmarshal([]byte(r.body), &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Attachments) != 2 || m.Attachments[0].Name != "a.csv" || m.Attachments[0].Size != 6 ||
+		m.Attachments[1].Name != "b.txt" || m.Attachments[1].Size != 5 || m.Attachments[0].ID == "" || m.Attachments[0].Images == nil {
+		t.Fatalf("attachments = %+v", m.Attachments)
+	}
+	got := s.Messages(im)
+	if len(got) != 1 || len(got[0].Attachments) != 2 || got[0].Attachments[1] != (Attachment{ID: m.Attachments[1].ID, Name: "b.txt", Size: 5}) {
+		t.Fatalf("Messages = %+v", got)
+	}
+	// Without attachments, an empty list, as the agent answers.
+	r = sendMessage(t, s, im, st, kt, "message", "<messageML>plain</messageML>")
+	if !strings.Contains(r.body, `"attachments":[]`) {
+		t.Errorf("no attachments: %s", r.body)
 	}
 }
