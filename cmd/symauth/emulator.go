@@ -96,6 +96,7 @@ func runEmulator(ctx context.Context, args []string, out, errOut io.Writer) int 
 		DatafeedReadWait:      f.datafeedWait,
 		AgentVersion:          f.agentVersion,
 		SimplifiedKeyDelivery: f.skd,
+		StrictStreams:         true, // as a real agent: messages go to streams made with /pod/v1/im/create
 	}
 	var kept bool // the CA in --dir is reused
 	if f.keep {
