@@ -18,6 +18,11 @@ func TestCheckLoginAdvice(t *testing.T) {
 		body   string
 		want   []string
 	}{
+		{"refused, not saying why", http.StatusUnauthorized, `{"code":401,"message":"Unauthorized"}`, []string{
+			"HTTP 401", "does not tell whether it refused the key or the user", "the key: the pod holds no public key for \"advice-bot\" that matches --key " + key,
+			"the public half of --key " + key + " has the fingerprint SHA256:", `the user: check that --user "advice-bot"`, "the clock", "240 s"}},
+		{"refused, saying both", http.StatusUnauthorized, `{"message":"unknown user or invalid signature"}`, []string{"does not tell", "the key:", "the user:"}},
+		{"refused, empty", http.StatusUnauthorized, "", []string{"HTTP 401", "does not tell", "the key:", "the user:", "the clock"}},
 		{"redirect", http.StatusFound, "", []string{"HTTP 302", "redirects", "base URL"}},
 		{"forbidden", http.StatusForbidden, `{"message":"disabled"}`, []string{"HTTP 403", "disabled", `"advice-bot" is disabled`}},
 		{"bad request", http.StatusBadRequest, "", []string{"HTTP 400", "malformed"}},

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -61,8 +63,25 @@ func (c *checker) checkKeyFile(context.Context) outcome {
 		return failed(fmt.Sprintf("%s: a %d-bit RSA key; at least %d bits are needed", file, bits, minKeyBits), adviceNewKey)
 	}
 	c.key = key
-	return passed("%s: %s, RSA %d bits%s", file, pemKeyFormats[block.Type], key.N.BitLen(), note)
+	return passed("%s: %s, RSA %d bits, public key %s%s", file, pemKeyFormats[block.Type], key.N.BitLen(), fingerprint(&key.PublicKey), note)
 }
+
+// fingerprint identifies an RSA public key, so that the key of --key can be
+// told from the one registered for the bot: "SHA256:" and the unpadded base64
+// of the SHA-256 of its DER SubjectPublicKeyInfo, as OpenSSH writes its
+// fingerprints (which hash another encoding of the key). fingerprintCommand
+// computes the same from a public key file.
+func fingerprint(pub *rsa.PublicKey) string {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil { // not for a key ParsePrivateKey returned
+		return "(unknown)"
+	}
+	sum := sha256.Sum256(der)
+	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
+}
+
+// fingerprintCommand prints the fingerprint of the public key in a PEM file.
+const fingerprintCommand = "openssl pkey -pubin -in PUBLIC.pem -outform DER | openssl dgst -sha256 -binary | base64 | tr -d ="
 
 // findKeyBlock returns the first PEM block in data of a type ParsePrivateKey
 // reads or recognizes, or nil.

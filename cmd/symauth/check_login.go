@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/symauth/symauth"
@@ -141,12 +142,13 @@ func (c *checker) loginFailure(err error) outcome {
 	if ae.Message != "" {
 		detail += ": " + ae.Message
 	}
-	return failed(detail, c.loginAdvice(ae.StatusCode, role)...)
+	return failed(detail, c.loginAdvice(ae, role)...)
 }
 
-// loginAdvice says what to do about a login endpoint of role answering status.
-func (c *checker) loginAdvice(status int, role string) []string {
-	user, cert := c.username(), c.certLogin()
+// loginAdvice says what to do about a login endpoint of role answering
+// ae.StatusCode, with ae.Message.
+func (c *checker) loginAdvice(ae *symauth.AuthError, role string) []string {
+	status, user, cert := ae.StatusCode, c.username(), c.certLogin()
 	switch {
 	case status >= 300 && status < 400:
 		return []string{"the URL points at a page that redirects: use the base URL of the pod (https://acme.symphony.com; " +
@@ -156,11 +158,7 @@ func (c *checker) loginAdvice(status int, role string) []string {
 	case status == http.StatusUnauthorized && role == roleKeyManager:
 		return []string{"the key manager refused the login the pod accepted: check that --km belongs to the same deployment as --pod"}
 	case status == http.StatusUnauthorized:
-		return []string{
-			fmt.Sprintf("the pod has no public key for user %q matching this private key: upload bot-public.pem "+
-				"(the public half of --key: openssl rsa -in KEY -pubout) in the Admin Console", user),
-			fmt.Sprintf("check that --user %q is the bot's username, and this machine's clock (the JWT is valid 240 s)", user),
-		}
+		return c.rsaRefusalAdvice(ae.Message)
 	case status == http.StatusForbidden && cert:
 		return []string{fmt.Sprintf("certificate authentication is not allowed for user %q: check in the Admin Console that the account "+
 			"exists with the certificate's CN as username, is active, and may log in with a certificate", user)}
@@ -179,6 +177,61 @@ func (c *checker) loginAdvice(status int, role string) []string {
 		return []string{"the answer is not a login token: the URL may point at something other than Symphony (a web page, a proxy's sign-in page)"}
 	}
 	return []string{"unexpected answer: check the URL"}
+}
+
+// The phrases by which a pod's refusal of an RSA login says what it refused.
+// PROTOCOL.md: a pod answers 401 to an unknown user as to a key that does not
+// verify, and its message texts are not documented. These are the phrases of
+// symauthtest, which the emulator serves, and the plain wordings of the same;
+// a message with none of them, or with phrases of both kinds, gets the advice
+// for both.
+var (
+	unknownUserPhrases = []string{"unknown user", "user not found", "no such user", "user does not exist"}
+	wrongKeyPhrases    = []string{"signature", "public key", "key not registered"}
+)
+
+// rsaRefusalAdvice says what to do about a pod's 401 to an RSA login, from its
+// message: the user, or the key, or, when the message does not tell which,
+// both, and the clock.
+func (c *checker) rsaRefusalAdvice(message string) []string {
+	user := c.username()
+	msg := strings.ToLower(message)
+	has := func(phrases []string) bool {
+		return slices.ContainsFunc(phrases, func(p string) bool { return strings.Contains(msg, p) })
+	}
+	userAdvice := fmt.Sprintf("the pod knows no user %q: check that --user %q is the bot's username as the Admin Console shows it "+
+		"(the service account's username, not its display name or email address)", user, user)
+	file, cmdFile := c.keySource()
+	keyAdvice := fmt.Sprintf("the pod holds no public key for %q that matches %s: upload its public half "+
+		"(openssl pkey -in %s -pubout -out bot-public.pem) in the Admin Console, or give the private key whose public half is registered", user, file, cmdFile)
+	var compare []string
+	if c.key != nil {
+		compare = []string{fmt.Sprintf("the public half of %s has the fingerprint %s; compare it with the registered public key's "+
+			"(what follows SHA256:): %s", file, fingerprint(&c.key.PublicKey), fingerprintCommand)}
+	}
+	switch isUser, isKey := has(unknownUserPhrases), has(wrongKeyPhrases); {
+	case isUser && !isKey:
+		return []string{userAdvice}
+	case isKey && !isUser:
+		return append([]string{keyAdvice}, compare...)
+	}
+	return append(append([]string{"the pod's answer does not tell whether it refused the key or the user", "the key: " + keyAdvice}, compare...),
+		fmt.Sprintf("the user: check that --user %q is the bot's username as the Admin Console shows it", user),
+		"the clock: the login's JWT is valid for 240 s from this machine's time: check that its clock is right")
+}
+
+// keySource names the private key the RSA login signs with, for advice: the
+// --key flag and its file (with --config, the configuration's key), and the
+// file alone for a command line ("KEY" when the configuration holds the key
+// inline).
+func (c *checker) keySource() (named, file string) {
+	if c.cfg == nil {
+		return "--key " + c.flags.keyFile, c.flags.keyFile
+	}
+	if k := c.cfg.Bot.PrivateKey; !k.Inline {
+		return "bot.privateKey " + k.Path, k.Path
+	}
+	return "bot.privateKey.content", "KEY"
 }
 
 // checkSessionInfo asks the pod who the session from the session login step
