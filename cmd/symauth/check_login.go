@@ -165,6 +165,8 @@ func (c *checker) loginAdvice(ae *symauth.AuthError, role string) []string {
 	case status == http.StatusForbidden:
 		return []string{fmt.Sprintf("the account %q is disabled, or not allowed to log in this way: check in the Admin Console "+
 			"that it is an active service account with RSA authentication", user)}
+	case status == http.StatusBadRequest && c.hostFor[role].url.Scheme == "http":
+		return []string{"the server refused the plain http request: if it serves HTTPS on this port, use https:// in " + c.hostFor[role].what}
 	case status == http.StatusBadRequest:
 		return []string{"the server refused the request as malformed: check that the URL is the base URL; " +
 			"for certificate login, that no proxy between here and the server drops the client certificate"}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -88,6 +90,12 @@ func (c *checker) checkHost(ctx context.Context, h *hostTarget) outcome {
 	}
 	tlsConn, ok := conn.(*tls.Conn)
 	if !ok {
+		if speaksTLS(ctx, conn, h.url.Host) {
+			https := *h.url
+			https.Scheme = "https"
+			return failed(where+": the server speaks HTTPS (TLS) on this port, not plain http",
+				fmt.Sprintf("use https:// in %s: %s", h.what, strings.TrimRight(https.Redacted(), "/")))
+		}
 		return passed("%s: %sconnected (plain http)", where, resolved)
 	}
 	state := tlsConn.ConnectionState()
@@ -180,6 +188,50 @@ func confirmClientCert(ctx context.Context, conn net.Conn, host string) error {
 	}
 	return err
 }
+
+// plainProbeTimeout bounds the wait for the answer to speaksTLS's request.
+const plainProbeTimeout = 3 * time.Second
+
+// maxPlainProbeAnswer is as much of that answer as speaksTLS reads.
+const maxPlainProbeAnswer = 1024
+
+// httpsRefusals are what HTTPS servers answer, with a 400, to a plain HTTP
+// request: Go's net/http, and nginx.
+var httpsRefusals = []string{"client sent an http request to an https server", "plain http request was sent to https port"}
+
+// speaksTLS sends a plain HTTP request over conn, a plain TCP connection to
+// a URL that says http://, and reports whether the answer is a TLS server's:
+// a TLS record (an alert), or a 400 saying that the port wants HTTPS.
+func speaksTLS(ctx context.Context, conn net.Conn, host string) bool {
+	ctx, cancel := context.WithTimeout(ctx, plainProbeTimeout)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	defer stop()
+	// A failed write shows in the read.
+	_, _ = fmt.Fprintf(conn, "HEAD / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", host)
+	answer := make([]byte, 0, maxPlainProbeAnswer)
+	for len(answer) < maxPlainProbeAnswer {
+		n, err := conn.Read(answer[len(answer):maxPlainProbeAnswer])
+		answer = answer[:len(answer)+n]
+		if len(answer) >= 2 && (answer[0] == recordAlert || answer[0] == recordHandshake) && answer[1] == 3 {
+			return true // a TLS record: type, then version 3.x
+		}
+		if line, _, complete := bytes.Cut(answer, []byte("\n")); complete && !bytes.Contains(line, []byte(" 400 ")) {
+			return false // an HTTP answer, not the refusal of plain HTTP
+		}
+		if err != nil {
+			break
+		}
+	}
+	text := strings.ToLower(string(answer))
+	return slices.ContainsFunc(httpsRefusals, func(r string) bool { return strings.Contains(text, r) })
+}
+
+// The content types of TLS records that a TLS server may send first.
+const (
+	recordAlert     = 21
+	recordHandshake = 22
+)
 
 // checkProxy checks that the proxy the login will go through accepts
 // connections. The TLS connection through it is then the login's to test.
