@@ -106,6 +106,9 @@ func keyBlockProblem(file string, data []byte, block *pem.Block) (outcome, bool)
 		switch {
 		case len(bytes.TrimSpace(data)) == 0:
 			return failed(file+": the file is empty", "give the bot's private key file: it starts with -----BEGIN PRIVATE KEY-----"), true
+		case isPKCS12(data):
+			return failed(file+": a PKCS#12 file (a certificate and its key), not a PEM private key",
+				"this is a PKCS#12 certificate: "+pkcs12KeyAdvice(file)), true
 		case data[0] == 0x30: // an ASN.1 SEQUENCE: DER
 			return failed(file+": a binary (DER) file, not PEM", "convert it: openssl pkey -inform DER -in "+file+" -out bot-private.pem"), true
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"flag"
 	"fmt"
@@ -136,7 +137,32 @@ func readKey(file string) (*rsa.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	return symauth.ParsePrivateKey(data)
+	key, err := symauth.ParsePrivateKey(data)
+	if err != nil && isPKCS12(data) {
+		return nil, fmt.Errorf("%s is a PKCS#12 file (a certificate and its key), not a PEM private key: %s", file, pkcs12KeyAdvice(file))
+	}
+	return key, err
+}
+
+// pkcs12KeyAdvice is what to do about file, a PKCS#12 file given as --key.
+func pkcs12KeyAdvice(file string) string {
+	return "for certificate login, give it as --cert " + file + " with --sessionauth URL (and its password with --password or $" +
+		passwordEnv + "); RSA login needs the bot's RSA private key, in PEM, as --key"
+}
+
+// isPKCS12 reports whether data is a PKCS#12 file: a DER PFX, the SEQUENCE
+// of version 3, a ContentInfo and, optionally, a MacData.
+func isPKCS12(data []byte) bool {
+	var pfx struct {
+		Version  int
+		AuthSafe struct {
+			ContentType asn1.ObjectIdentifier
+			Content     asn1.RawValue `asn1:"tag:0,explicit,optional"`
+		}
+		MacData asn1.RawValue `asn1:"optional"`
+	}
+	_, err := asn1.Unmarshal(data, &pfx)
+	return err == nil && pfx.Version == 3
 }
 
 // readCert reads the --cert file: PKCS#12, or PEM when it looks like PEM.
