@@ -298,7 +298,7 @@ func (c *checker) certificateFailure(say func(string, ...string) outcome, err er
 		if unknownCA.Cert != nil {
 			issuer = fmt.Sprintf("%q", nameOf(unknownCA.Cert.Issuer))
 		}
-		return say("the server's certificate is not trusted (issued by "+issuer+")", c.caAdvice())
+		return say("the server's certificate is not trusted (issued by "+issuer+")", c.caAdvice(t))
 	case errors.As(err, &badName):
 		return say(fmt.Sprintf("the server's certificate is for %s, not %s", certNames(badName.Certificate), badName.Host),
 			"use a host name the certificate names in "+t.what+", or have the server's certificate reissued for "+badName.Host)
@@ -310,20 +310,31 @@ func (c *checker) certificateFailure(say func(string, ...string) outcome, err er
 }
 
 // caAdvice says which CA to pass with --ca, or to put in the configuration's
-// trust store.
-func (c *checker) caAdvice() string {
+// trust store, for a server certificate of t that is not trusted. On this
+// machine, the server is likely the emulator; elsewhere, a proxy or firewall
+// that inspects TLS may have put its own certificate in the server's place.
+func (c *checker) caAdvice(t netTarget) string {
+	host, _, _ := net.SplitHostPort(t.addr)
+	which := "the emulator writes ca.pem"
+	if !isLoopback(host) {
+		which = "the CA of the pod, if it has a private one; if the pod's certificate is from a public CA, a proxy or firewall " +
+			"that inspects TLS on this network put its own certificate in its place: ask your network team for that proxy's CA"
+	}
 	switch {
 	case c.cfg != nil && c.cfg.SSL.TrustStore == (bdkconfig.CredentialFile{}):
 		return "the server's certificate is signed by a CA this machine does not trust: add it to " + c.cfg.File +
-			" as ssl: {trustStore: {path: CA.pem}} (the emulator writes ca.pem)"
+			" as ssl: {trustStore: {path: CA.pem}} (" + which + ")"
 	case c.cfg != nil:
 		return "the server's certificate is signed by a CA that the trust store of " + c.cfg.File +
-			" does not hold (it replaces the system roots): add the CA that signed it"
+			" does not hold (it replaces the system roots): add the CA that signed it (" + which + ")"
 	case c.flags.caFile == "":
-		return "the server's certificate is signed by a CA this machine does not trust: pass --ca FILE (the emulator writes ca.pem)"
+		return "the server's certificate is signed by a CA this machine does not trust: pass --ca FILE (" + which + ")"
+	}
+	if isLoopback(host) {
+		which = "the emulator writes ca.pem into its --dir"
 	}
 	return "the server's certificate is signed by a CA that neither this machine nor --ca " + c.flags.caFile +
-		" trusts: pass --ca with the CA that signed it (the emulator writes ca.pem into its --dir)"
+		" trusts: pass --ca with the CA that signed it (" + which + ")"
 }
 
 // maxNamesShown caps the names and addresses listed in a detail.
