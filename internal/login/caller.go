@@ -36,7 +36,8 @@ type Caller struct {
 
 // NewCaller returns a Caller sending through a copy of client (which is
 // never modified) with retry's policy; logger, if not nil, gets a Debug line
-// per failed attempt that may be retried.
+// per failed attempt that may be retried: which attempt of how many, and the
+// wait before the next one (see attemptLog).
 func NewCaller(client *http.Client, retry Retry, logger *slog.Logger) *Caller {
 	c := *client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -138,18 +139,22 @@ func Decode(endpoint string, status int, data []byte, readErr error, out Answer)
 // passed through when retries are exhausted, and, for a JSON body, a fresh
 // Body(attempt) for every retry.
 func (c *Caller) newRequest(ctx context.Context, lr Request) (*retryablehttp.Request, *retryablehttp.Client, error) {
+	log := &attemptLog{c: c, endpoint: lr.Endpoint}
 	rc := &retryablehttp.Client{
 		HTTPClient:   c.client,
 		Logger:       nil,
 		RetryWaitMin: c.retry.InitialInterval,
 		RetryWaitMax: c.retry.MaxInterval,
 		RetryMax:     c.retry.MaxAttempts - 1,
-		CheckRetry:   c.checkRetry(lr.Endpoint),
-		Backoff:      c.backoff,
+		CheckRetry:   log.checkRetry,
+		Backoff:      log.backoff,
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
 	report := ReportOf(ctx)
-	rc.RequestLogHook = func(retryablehttp.Logger, *http.Request, int) { report.attempt(lr.Endpoint) }
+	rc.RequestLogHook = func(_ retryablehttp.Logger, _ *http.Request, i int) {
+		log.attempt = i + 1
+		report.attempt(lr.Endpoint)
+	}
 	method := lr.Method
 	if method == "" {
 		method = http.MethodPost
@@ -186,25 +191,71 @@ func (c *Caller) newRequest(ctx context.Context, lr Request) (*retryablehttp.Req
 	return req, rc, nil
 }
 
-// checkRetry returns the retry policy of calls to endpoint: shouldRetry, and
-// a Debug log line for each failed attempt that may be retried.
-func (c *Caller) checkRetry(endpoint string) retryablehttp.CheckRetry {
-	return func(ctx context.Context, resp *http.Response, err error) (bool, error) {
-		retry, checkErr := shouldRetry(ctx, resp, err)
-		if !retry && checkErr == nil && resp != nil && resp.StatusCode == http.StatusOK {
-			retry, err = readAnswer(ctx, resp)
-		}
-		if retry && c.logger != nil {
-			attrs := []slog.Attr{slog.String("endpoint", endpoint)}
-			if resp != nil {
-				attrs = append(attrs, slog.Int("status", resp.StatusCode))
-			} else if err != nil {
-				attrs = append(attrs, slog.String("error", err.Error()))
-			}
-			c.logger.LogAttrs(ctx, slog.LevelDebug, "symauth: login call failed; retrying if attempts are left", attrs...)
-		}
+// attemptLog is the retry policy of one call, with its Debug lines: one per
+// failed attempt that may be retried, saying which attempt of how many it
+// was and, when one is left, the wait before the next (retry_in); after the
+// last, that none is left. go-retryablehttp calls its hooks one attempt
+// after the other: RequestLogHook, then checkRetry, then, when it will retry,
+// backoff.
+type attemptLog struct {
+	c        *Caller
+	endpoint string
+	attempt  int // the attempt under way, from 1
+
+	pending context.Context // the context of the line backoff is to write; nil: none
+	attrs   []slog.Attr     // that line's attributes, but the wait
+}
+
+// Messages of the Debug lines of failed attempts.
+const (
+	msgRetrying = "symauth: login call failed; retrying if attempts are left"
+	msgGaveUp   = "symauth: login call failed; no attempts left"
+)
+
+// noAttemptLimit is a MaxAttempts that stands for no limit (bdkconfig's
+// maxAttempts -1).
+const noAttemptLimit = math.MaxInt32
+
+// checkRetry is the retry policy, shouldRetry, with the Debug line of a
+// failed attempt that may be retried: written at once after the last
+// attempt, else left for backoff, which knows the wait.
+func (l *attemptLog) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	retry, checkErr := shouldRetry(ctx, resp, err)
+	if !retry && checkErr == nil && resp != nil && resp.StatusCode == http.StatusOK {
+		retry, err = readAnswer(ctx, resp)
+	}
+	if !retry || l.c.logger == nil {
 		return retry, checkErr
 	}
+	limit := l.c.retry.MaxAttempts
+	of := fmt.Sprintf("%d of %d", l.attempt, limit)
+	if limit >= noAttemptLimit {
+		of = fmt.Sprintf("%d, no limit", l.attempt)
+	}
+	attrs := []slog.Attr{slog.String("endpoint", l.endpoint)}
+	if resp != nil {
+		attrs = append(attrs, slog.Int("status", resp.StatusCode))
+	} else if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	attrs = append(attrs, slog.String("attempt", of))
+	if l.attempt >= limit {
+		l.c.logger.LogAttrs(ctx, slog.LevelDebug, msgGaveUp, attrs...)
+		return retry, checkErr
+	}
+	l.pending, l.attrs = ctx, attrs
+	return retry, checkErr
+}
+
+// backoff is the Caller's backoff, writing the Debug line that checkRetry
+// left with the wait it returns.
+func (l *attemptLog) backoff(firstWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
+	wait := l.c.backoff(firstWait, maxWait, attempt, resp)
+	if l.pending != nil {
+		l.c.logger.LogAttrs(l.pending, slog.LevelDebug, msgRetrying, append(l.attrs, slog.Duration("retry_in", wait))...)
+		l.pending, l.attrs = nil, nil
+	}
+	return wait
 }
 
 // readAnswer reads the body of a 200 answer while the retry policy still
