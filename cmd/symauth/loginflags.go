@@ -8,9 +8,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/symauth/symauth"
@@ -179,11 +181,57 @@ func readCert(file, password string) (tls.Certificate, error) {
 
 // login is what a login command needs: the token source and where to call.
 type login struct {
-	source   symauth.TokenSource
-	client   *http.Client // carries the tokens; trusts --ca or the configuration's trust store
-	username string       // "" when only the certificate knows it
-	podURL   string       // "" when not given (certificate login without --pod)
-	agentURL string       // "" when not given
+	source   symauth.TokenSource // a Session, which reports its logins to events
+	client   *http.Client        // carries the tokens; trusts --ca or the configuration's trust store
+	username string              // "" when only the certificate knows it
+	podURL   string              // "" when not given (certificate login without --pod)
+	agentURL string              // "" when not given
+	config   string              // the --config file; "" for the login flags
+	events   *loginEvents
+}
+
+// loginEvents keeps the last LoginEvent of a command's Session.
+type loginEvents struct {
+	mu   sync.Mutex
+	last *symauth.LoginEvent
+}
+
+// record is the Session's OnLogin.
+func (e *loginEvents) record(ev symauth.LoginEvent) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.last = &ev
+}
+
+// failed returns the last login, if there was one and it failed.
+func (e *loginEvents) failed() (symauth.LoginEvent, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.last == nil || e.last.Err == nil {
+		return symauth.LoginEvent{}, false
+	}
+	return *e.last, true
+}
+
+// fail prints err, why command cmd failed once it had built l, and returns
+// exitFail. When l's login failed, it says how many HTTP attempts the login
+// made and where; in any case, that "symauth check" tells which step fails.
+func (l *login) fail(errOut io.Writer, cmd string, err error) int {
+	fmt.Fprintf(errOut, "symauth %s: %s\n", cmd, err)
+	if ev, ok := l.events.failed(); ok && ev.Attempts > 0 {
+		retries := "not retried"
+		if ev.Attempts > len(ev.Endpoints) {
+			retries = "retries included"
+		}
+		fmt.Fprintf(errOut, "symauth %s: the login failed after %s at %s (%s)\n",
+			cmd, plural(ev.Attempts, "attempt"), strings.Join(ev.Endpoints, " and "), retries)
+	}
+	check := `"symauth check" with the same login flags`
+	if l.config != "" {
+		check = `"symauth check --config ` + l.config + `"`
+	}
+	fmt.Fprintf(errOut, "symauth %s: run %s: it tells which step fails and what to do\n", cmd, check)
+	return exitFail
 }
 
 // newLogin builds the login the flags, or the --config file, describe. It
@@ -192,34 +240,36 @@ func (f *loginFlags) newLogin() (*login, error) {
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
+	events := &loginEvents{}
 	if f.configFile != "" {
-		return loadLogin(f.configFile)
+		return loadLogin(f.configFile, events, f.timeout)
 	}
 	roots, err := f.rootCAs()
 	if err != nil {
 		return nil, err
 	}
 	transport := httpTransport(roots) // for the RSA login and the API calls
-	l := &login{podURL: strings.TrimRight(f.pod, "/"), agentURL: strings.TrimRight(f.agent, "/")}
+	l := &login{podURL: strings.TrimRight(f.pod, "/"), agentURL: strings.TrimRight(f.agent, "/"), events: events}
+	var auth symauth.TokenSource
 	if f.usesCert() {
 		cert, err := readCert(f.certFile, f.certPassword())
 		if err != nil {
 			return nil, fmt.Errorf("--cert: %w", err)
 		}
-		auth, err := symauth.NewCert(symauth.CertConfig{
+		certAuth, err := symauth.NewCert(symauth.CertConfig{
 			SessionAuthURL: f.sessionAuth, KeyManagerURL: f.keyManager, AgentURL: f.agent,
 			Certificate: cert, RootCAs: roots,
 		})
 		if err != nil {
 			return nil, flagError(err)
 		}
-		l.source, l.username = auth, auth.Username()
+		auth, l.username = certAuth, certAuth.Username()
 	} else {
 		key, err := readKey(f.keyFile)
 		if err != nil {
 			return nil, fmt.Errorf("--key: %w", err)
 		}
-		auth, err := symauth.NewRSA(symauth.RSAConfig{
+		rsaAuth, err := symauth.NewRSA(symauth.RSAConfig{
 			PodURL: f.pod, KeyManagerURL: f.keyManager, AgentURL: f.agent,
 			Username: f.user, PrivateKey: key,
 			HTTPClient: &http.Client{Transport: transport},
@@ -227,16 +277,19 @@ func (f *loginFlags) newLogin() (*login, error) {
 		if err != nil {
 			return nil, flagError(err)
 		}
-		l.source, l.username = auth, f.user
+		auth, l.username = rsaAuth, f.user
 	}
+	l.source = symauth.NewSessionWithOptions(auth, symauth.SessionOptions{LoginTimeout: f.timeout, OnLogin: events.record})
 	l.client = &http.Client{Transport: symauth.NewTransport(l.source, transport)}
 	return l, nil
 }
 
-// loadLogin builds the login of the BDK configuration file: bdkconfig.Load's
-// errors name the file, the line and the key, and are returned as they are.
-func loadLogin(file string) (*login, error) {
-	cfg, err := bdkconfig.Load(file)
+// loadLogin builds the login of the BDK configuration file, whose Session
+// reports its logins to events and gives each up after timeout:
+// bdkconfig.Load's errors name the file, the line and the key, and are
+// returned as they are.
+func loadLogin(file string, events *loginEvents, timeout time.Duration) (*login, error) {
+	cfg, err := bdkconfig.Load(file, bdkconfig.WithOnLogin(events.record), bdkconfig.WithLoginTimeout(timeout))
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +301,8 @@ func loadLogin(file string) (*login, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &login{source: source, client: client, username: cfg.Bot.Username, podURL: cfg.PodURL(), agentURL: cfg.AgentURL()}, nil
+	return &login{source: source, client: client, username: cfg.Bot.Username, podURL: cfg.PodURL(), agentURL: cfg.AgentURL(),
+		config: file, events: events}, nil
 }
 
 // flagError renames the configuration fields in err, an error of NewRSA or

@@ -29,7 +29,7 @@ func runToken(ctx context.Context, args []string, out, errOut io.Writer) int {
 	defer cancel()
 	tok, err := l.source.Token(ctx)
 	if err != nil {
-		return fail(errOut, "token", err)
+		return l.fail(errOut, "token", err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(out)

@@ -38,7 +38,7 @@ func runWhoami(ctx context.Context, args []string, out, errOut io.Writer) int {
 	defer cancel()
 	info, err := fetchSessionInfo(ctx, l)
 	if err != nil {
-		return fail(errOut, "whoami", err)
+		return l.fail(errOut, "whoami", err)
 	}
 	fmt.Fprintf(out, "%s (user id %d)\n", info.Username, info.ID)
 	if info.DisplayName != "" {
