@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/symauth/symauth/bdkconfig"
+	"github.com/symauth/symauth/internal/fileread"
 )
 
 // The check with --config: its first step loads the BDK configuration file,
@@ -33,6 +34,11 @@ import (
 func (c *checker) checkConfig(context.Context) outcome {
 	if err := c.flags.validate(); err != nil {
 		return failed(err.Error(), "give --config FILE alone (--timeout may go with it), or the login flags without --config")
+	}
+	// A file that cannot be read gets the advice of the file steps, as its
+	// flag's; the errors of bdkconfig.Load name a key in the file.
+	if _, err := fileread.Read(c.flags.configFile, maxCredentialBytes); err != nil {
+		return readFailure("--config", err)
 	}
 	cfg, err := bdkconfig.Load(c.flags.configFile)
 	if err == nil {

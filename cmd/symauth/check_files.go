@@ -292,6 +292,8 @@ func readFailure(flag string, err error) outcome {
 		return failed(err.Error(), "this user may not read the file: check its permissions (ls -l)")
 	case errors.Is(err, fileread.ErrNotRegular):
 		return failed(err.Error(), flag+" needs the path of a file, not of a pipe or a device")
+	case errors.Is(err, fileread.ErrTooLarge) && flag == "--config":
+		return failed(err.Error(), "no configuration file is that large: check the path given to "+flag)
 	case errors.Is(err, fileread.ErrTooLarge):
 		return failed(err.Error(), "no key or certificate file is that large: check the path given to "+flag)
 	}
