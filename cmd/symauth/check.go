@@ -40,7 +40,7 @@ func runCheck(ctx context.Context, args []string, out, errOut io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(ctx, lf.timeout)
 	defer cancel()
-	c := &checker{flags: &lf, out: out, done: make(map[string]record), counts: make(map[status]int)}
+	c := &checker{flags: &lf, out: out, done: make(map[string]record), counts: make(map[status]int), logins: &loginEvents{}}
 	return c.run(ctx)
 }
 
@@ -135,6 +135,7 @@ type checker struct {
 	sessionToken *symauth.Token // session only: for the session info step
 	fullToken    *symauth.Token // session and key manager: for the agent step
 	loginErr     error          // why the complete login failed
+	logins       *loginEvents   // the last login's event: the Session's of the step running it
 }
 
 // Step ids of the steps that exist once; a host's is hostTarget.id.

@@ -40,7 +40,7 @@ func (c *checker) checkConfig(context.Context) outcome {
 	if _, err := fileread.Read(c.flags.configFile, maxCredentialBytes); err != nil {
 		return readFailure("--config", err)
 	}
-	cfg, err := bdkconfig.Load(c.flags.configFile)
+	cfg, err := bdkconfig.Load(c.flags.configFile, bdkconfig.WithOnLogin(c.logins.record), bdkconfig.WithLoginTimeout(c.flags.timeout))
 	if err == nil {
 		_, err = cfg.Session() // fails for a configuration without a bot
 	}

@@ -64,9 +64,10 @@ func (c *checker) checkSessionLogin(ctx context.Context) outcome {
 }
 
 // sessionOnlyLogin is the login newLogin builds, with SkipKeyManager, from
-// what the file steps read.
+// what the file steps read, in a Session that reports it to c.logins.
 func (c *checker) sessionOnlyLogin() (symauth.TokenSource, error) {
 	f := c.flags
+	var src symauth.TokenSource
 	if f.usesCert() {
 		auth, err := symauth.NewCert(symauth.CertConfig{
 			SessionAuthURL: f.sessionAuth, Certificate: c.cert, RootCAs: c.roots, SkipKeyManager: true,
@@ -74,16 +75,18 @@ func (c *checker) sessionOnlyLogin() (symauth.TokenSource, error) {
 		if err != nil {
 			return nil, err
 		}
-		return auth, nil
+		src = auth
+	} else {
+		auth, err := symauth.NewRSA(symauth.RSAConfig{
+			PodURL: f.pod, Username: f.user, PrivateKey: c.key, SkipKeyManager: true,
+			HTTPClient: &http.Client{Transport: httpTransport(c.roots)},
+		})
+		if err != nil {
+			return nil, err
+		}
+		src = auth
 	}
-	auth, err := symauth.NewRSA(symauth.RSAConfig{
-		PodURL: f.pod, Username: f.user, PrivateKey: c.key, SkipKeyManager: true,
-		HTTPClient: &http.Client{Transport: httpTransport(c.roots)},
-	})
-	if err != nil {
-		return nil, err
-	}
-	return auth, nil
+	return symauth.NewSessionWithOptions(src, symauth.SessionOptions{LoginTimeout: f.timeout, OnLogin: c.logins.record}), nil
 }
 
 // checkKeyManagerLogin runs the complete login, session and key manager, as
@@ -96,6 +99,7 @@ func (c *checker) checkKeyManagerLogin(ctx context.Context) outcome {
 		if err != nil {
 			return setupFailure(err)
 		}
+		c.logins = l.events
 		c.fullToken, c.loginErr = l.source.Token(ctx)
 	}
 	if c.loginErr != nil {
@@ -136,13 +140,24 @@ func (c *checker) loginFailure(err error) outcome {
 	if ae.StatusCode == 0 {
 		t := c.hostFor[role].netTarget()
 		t.clientCert = c.certLogin() // the login presents it, whether or not the host step did
-		return c.netFailure(ae.Endpoint, ae.Err, t)
+		o := c.netFailure(ae.Endpoint, ae.Err, t)
+		o.detail += c.retried()
+		return o
 	}
 	detail := fmt.Sprintf("%s: HTTP %d %s", ae.Endpoint, ae.StatusCode, http.StatusText(ae.StatusCode))
 	if ae.Message != "" {
 		detail += ": " + ae.Message
 	}
-	return failed(detail, c.loginAdvice(ae, role)...)
+	return failed(detail+c.retried(), c.loginAdvice(ae, role)...)
+}
+
+// retried says, to end a failed login's detail, how many attempts the login
+// made when it retried; "" when it did not.
+func (c *checker) retried() string {
+	if ev, ok := c.logins.failed(); ok && ev.Attempts > len(ev.Endpoints) {
+		return fmt.Sprintf(" (after %s, retries included)", plural(ev.Attempts, "attempt"))
+	}
+	return ""
 }
 
 // loginAdvice says what to do about a login endpoint of role answering

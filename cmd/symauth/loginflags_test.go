@@ -59,7 +59,8 @@ func newRetryPod(t *testing.T, status int) *retryPod {
 
 // A command whose login fails says how many attempts the login made, and
 // where, and suggests symauth check; a command that fails after its login
-// suggests symauth check alone.
+// suggests symauth check alone. Check itself says how many attempts a login
+// that retried made.
 func TestLoginFailureSaysAttempts(t *testing.T) {
 	key := writeRSAKey(t)
 	for _, tc := range []struct {
@@ -109,6 +110,24 @@ func TestLoginFailureSaysAttempts(t *testing.T) {
 				if got, said := pod.calls.Load()-before, strings.Fields(tc.attempts)[0]; fmt.Sprint(got) != said {
 					t.Errorf("%s: the pod got %d login calls; the command says %s", cmd, got, said)
 				}
+			}
+			// check says it in the failed login's detail, when the login retried.
+			before := pod.calls.Load()
+			r, steps := runCheckCmd(t, login...)
+			if tc.attempts == "" {
+				wantStep(t, r.stdout, steps, "FAIL", "session info", "HTTP 500")
+				return
+			}
+			retried := fmt.Sprintf("(after %s, retries included)", tc.attempts)
+			if tc.retries != "retries included" {
+				if strings.Contains(r.stdout, "attempt") {
+					t.Errorf("check speaks of attempts for a login that was not retried:\n%s", r.stdout)
+				}
+				return
+			}
+			wantStep(t, r.stdout, steps, "FAIL", "pod login", "HTTP 503", retried)
+			if got, said := pod.calls.Load()-before, strings.Fields(tc.attempts)[0]; fmt.Sprint(got) != said {
+				t.Errorf("check: the pod got %d login calls; check says %s", got, said)
 			}
 		})
 	}
