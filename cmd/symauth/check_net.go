@@ -182,7 +182,8 @@ func confirmClientCert(ctx context.Context, conn net.Conn, host string) error {
 	defer stop()
 	// A failed write shows in the read, with the server's alert if it sent one.
 	_, _ = fmt.Fprintf(conn, "HEAD / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", host)
-	_, err := bufio.NewReader(conn).ReadString('\n')
+	// The status line is all that is read, at most 4 KiB of it.
+	_, err := bufio.NewReader(io.LimitReader(conn, 4<<10)).ReadString('\n')
 	if errors.Is(err, io.EOF) {
 		return nil // closed without an alert: not a refusal
 	}
