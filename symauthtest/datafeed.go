@@ -94,10 +94,47 @@ type datafeed struct {
 	created time.Time
 
 	pending   []*v4Event    // not yet delivered, oldest first
-	delivered []*v4Event    // delivered with ackID and not yet acknowledged
-	ackID     string        // the ackId of the last read's answer
+	delivered []*v4Event    // delivered and not yet acknowledged, oldest first
+	acks      []ackedBatch  // the recent answers' ackIds, oldest first, at most maxAckIDs
 	wake      chan struct{} // closed when an event arrives or the feed goes; nil: nobody waits
 	dropping  bool          // events were dropped since the last read
+}
+
+// ackedBatch is an answer's ackId and the events it delivered.
+type ackedBatch struct {
+	id     string
+	events []*v4Event
+}
+
+// maxAckIDs bounds the ackIds a datafeed remembers: a read with one of
+// them acknowledges its events, even when other reads answered since
+// (concurrent readers of one feed, or a retried read).
+const maxAckIDs = 16
+
+// acknowledge removes from delivered the events of the answer whose ackId
+// is id, and forgets that ackId and the older ones (whose events the later
+// answers held too). An unknown id acknowledges nothing. Call with the
+// store's mu held.
+func (df *datafeed) acknowledge(id string) {
+	for i, b := range df.acks {
+		if b.id != id {
+			continue
+		}
+		acked := make(map[*v4Event]bool, len(b.events))
+		for _, ev := range b.events {
+			acked[ev] = true
+		}
+		kept := df.delivered[:0]
+		for _, ev := range df.delivered {
+			if !acked[ev] {
+				kept = append(kept, ev)
+			}
+		}
+		clear(df.delivered[len(kept):])
+		df.delivered = kept
+		df.acks = append(df.acks[:0], df.acks[i+1:]...)
+		return
+	}
 }
 
 // datafeedStore holds the datafeeds. A datafeed belongs to a user, not to a
@@ -298,7 +335,7 @@ func (s *Server) deleteDatafeed(w http.ResponseWriter, r *http.Request, g grant,
 		if len(s.feeds.byUser[g.user.id]) == 0 {
 			delete(s.feeds.byUser, g.user.id)
 		}
-		df.pending, df.delivered = nil, nil
+		df.pending, df.delivered, df.acks = nil, nil, nil
 		df.wakeUp()
 	}
 	s.feeds.mu.Unlock()
@@ -329,9 +366,10 @@ func (s *Server) refuseNoFeed(w http.ResponseWriter, r *http.Request, id string)
 }
 
 // readDatafeed serves POST /agent/v5/datafeeds/{datafeedId}/read, with an
-// optional body AckId {"ackId": …}. An ackId equal to the one of the last
-// answer acknowledges that answer's events; any other ("" on the first read,
-// or an older one) acknowledges nothing, and they are delivered again. It
+// optional body AckId {"ackId": …}. An ackId of a recent answer (one of the
+// last maxAckIDs) acknowledges that answer's events; any other ("" on the
+// first read, or an unknown one) acknowledges nothing, and the events not
+// acknowledged are delivered again. It
 // answers at once when events wait (at most maxReadEvents, oldest first),
 // else when one arrives, or after the read wait with no event; a wait ends
 // early without an answer when the client goes away or the server closes.
@@ -359,9 +397,8 @@ func (s *Server) readDatafeed(w http.ResponseWriter, r *http.Request, g grant, i
 		}
 		if !acked {
 			acked = true
-			if body.AckID != "" && body.AckID == df.ackID {
-				clear(df.delivered)
-				df.delivered = df.delivered[:0]
+			if body.AckID != "" {
+				df.acknowledge(body.AckID)
 			}
 		}
 		answer, ok := df.take(timeout == nil)
@@ -408,6 +445,10 @@ func (df *datafeed) take(always bool) (v5EventList, bool) {
 	df.pending = df.pending[n:]
 	df.dropping = false
 	ackID, _ := randomHex(16) // crypto/rand never fails (Go 1.24+)
-	df.ackID = ackID
-	return v5EventList{Events: append([]*v4Event{}, df.delivered...), AckID: ackID}, true
+	events := append([]*v4Event{}, df.delivered...)
+	if len(df.acks) == maxAckIDs {
+		df.acks = append(df.acks[:0], df.acks[1:]...)
+	}
+	df.acks = append(df.acks, ackedBatch{id: ackID, events: events})
+	return v5EventList{Events: events, AckID: ackID}, true
 }
