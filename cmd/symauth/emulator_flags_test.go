@@ -48,11 +48,13 @@ func TestEmulatorSIGHUP(t *testing.T) {
 	}
 	defer client.CloseIdleConnections()
 	call(t, client, http.MethodGet, cfg.PodURL()+"/pod/v2/sessioninfo", "", nil, http.StatusOK, nil)
+	next := 0 // the log line after the last SIGHUP's: each round waits for its own
 	for round := 1; round <= 2; round++ {
 		if err := e.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		e.waitFor(t, 0, "SIGHUP: ended all sessions (1 were live)")
+		i, _ := e.waitFor(t, next, "SIGHUP: ended all sessions (1 were live)")
+		next = i + 1
 		call(t, client, http.MethodGet, cfg.PodURL()+"/pod/v2/sessioninfo", "", nil, http.StatusOK, nil)
 		if n := logins.Load(); n != int32(round)+1 {
 			t.Fatalf("after SIGHUP %d: %d logins, want %d", round, n, round+1)
