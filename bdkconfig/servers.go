@@ -36,6 +36,8 @@ type server struct {
 	proxyURL *url.URL // the effective proxy, password included; nil: from the environment
 	headers  http.Header
 	hostAt   scalar // where the host was written (its own or the top level's)
+
+	readTimeoutErr *readTimeoutError // the error of a request to it that waited longer than ReadTimeout; set by newRoutes
 }
 
 // servers reads the top-level server keys and the four server sections.
@@ -409,6 +411,7 @@ func newRoutes(ld *loaded) *routes {
 		if srv.url == "" {
 			continue
 		}
+		srv.readTimeoutErr = &readTimeoutError{server: name, timeout: srv.cfg.ReadTimeout}
 		var prefixes []string
 		for _, p := range apiPaths[name] {
 			prefixes = append(prefixes, srv.cfg.Context+p)

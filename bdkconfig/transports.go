@@ -59,10 +59,11 @@ func (e *readTimeoutError) Temporary() bool { return true }
 func (t *perServer) RoundTrip(req *http.Request) (*http.Response, error) {
 	srv, configured := t.routes.server(req.URL)
 	orig := req
+	headers := srv.headers
 	if !configured {
-		srv = &server{cfg: srv.cfg} // the top level's timeouts; its headers go to configured servers only
+		headers = nil // the top level's timeouts apply; its headers go to configured servers only
 	}
-	if missing := missingHeaders(req.Header, srv.headers); missing != nil {
+	if missing := missingHeaders(req.Header, headers); missing != nil {
 		req = req.Clone(req.Context())
 		for name, values := range missing {
 			req.Header[name] = values
@@ -76,11 +77,10 @@ func (t *perServer) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return resp, err
 	}
-	name := srv.name
-	if name == "" {
-		name = req.URL.Host
+	timeoutErr := srv.readTimeoutErr
+	if !configured {
+		timeoutErr = &readTimeoutError{server: req.URL.Host, timeout: d}
 	}
-	timeoutErr := &readTimeoutError{server: name, timeout: d}
 	ctx, cancel := context.WithCancelCause(req.Context())
 	timer := time.AfterFunc(d, func() { cancel(timeoutErr) })
 	timer.Stop()
