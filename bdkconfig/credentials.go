@@ -52,22 +52,22 @@ func (s section) credentialSpec(name string, flat flatKeys) (credentialSpec, err
 	if err != nil {
 		return spec, err
 	}
-	var sources []scalar
-	var inline []bool
-	add := func(v scalar, isContent bool) {
-		if v.set() {
-			sources, inline = append(sources, v), append(inline, isContent)
-		}
+	// The sources given, in order: the current form's, then the deprecated.
+	type source struct {
+		v                  scalar
+		inline, deprecated bool
 	}
+	var sources []source
 	for _, k := range []struct {
-		sec          section
-		key, instead string // instead: the key to write for a deprecated one
-		content      bool
+		sec     section
+		key     string
+		inline  bool
+		instead string // for a deprecated key: the key to write
 	}{
-		{sec, "path", "", false},
-		{sec, "content", "", true},
-		{s, flat.path, s.key(name) + ".path", false},
-		{s, flat.content, s.key(name) + ".content", true},
+		{sec, "path", false, ""},
+		{sec, "content", true, ""},
+		{s, flat.path, false, s.key(name) + ".path"},
+		{s, flat.content, true, s.key(name) + ".content"},
 	} {
 		if k.key == "" {
 			continue
@@ -76,45 +76,46 @@ func (s section) credentialSpec(name string, flat flatKeys) (credentialSpec, err
 		if err != nil {
 			return spec, err
 		}
-		if v.set() && k.instead != "" {
+		if !v.set() {
+			continue
+		}
+		if k.instead != "" {
 			s.p.deprecated(v, k.instead)
 		}
-		add(v, k.content)
+		sources = append(sources, source{v, k.inline, k.instead != ""})
 	}
 	if flat.password != "" {
 		// As BDK: the current section, when it names a source, brings its own
 		// password; the deprecated password goes with the deprecated source.
-		current, err := sec.str("password")
-		if err != nil {
+		if spec.password, err = sec.str("password"); err != nil {
 			return spec, err
 		}
 		old, err := s.str(flat.password)
 		if err != nil {
 			return spec, err
 		}
-		spec.password = current
-		if old.set() {
+		switch {
+		case !old.set():
+		case len(sources) > 0 && !sources[0].deprecated:
 			s.p.deprecated(old, s.key(name)+".password")
-			currentSource := len(sources) > 0 && sources[0].key != s.key(flat.path) && sources[0].key != s.key(flat.content)
-			if !currentSource {
-				spec.password = old
-			} else if current.set() {
-				s.p.warnf(old.line, "%s is ignored: %s has its own password, as BDK reads it", old.key, s.key(name))
-			}
+			s.p.warnf(old.line, "%s is ignored: the password of %s goes in %s.password, as BDK reads it", old.key, s.key(name), s.key(name))
+		default:
+			s.p.deprecated(old, s.key(name)+".password")
+			spec.password = old
 		}
 	}
-	switch len(sources) {
-	case 0:
+	if len(sources) == 0 {
 		return spec, nil
-	case 1:
-	default:
-		spec.conflict = s.p.errorf(sources[1].line, sources[1].key, "%s is given too: give one of them", s.p.name(sources[0].key))
 	}
-	spec.given, spec.value = true, sources[0]
-	if inline[0] {
+	if len(sources) > 1 {
+		spec.conflict = s.p.errorf(sources[1].v.line, sources[1].v.key, "%s is given too: give one of them", s.p.name(sources[0].v.key))
+	}
+	first := sources[0]
+	spec.given, spec.value = true, first.v
+	if first.inline {
 		spec.src = CredentialFile{Inline: true}
 	} else {
-		spec.src = CredentialFile{Path: s.p.resolve(sources[0].text)}
+		spec.src = CredentialFile{Path: s.p.resolve(first.v.text)}
 	}
 	return spec, nil
 }
