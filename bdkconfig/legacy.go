@@ -343,21 +343,10 @@ func escapeInterpolation(s string) string { return strings.ReplaceAll(s, "${", "
 
 // nearestLegacy returns the SDK 1.x key that name most likely misspells.
 func nearestLegacy(name string) string {
-	known := keySet{"authType": nil, "botUsername": nil, "appId": nil, "truststorePath": nil, "truststorePassword": nil,
-		"connectionTimeout": nil, "readTimeout": nil, "retry": nil, "nodeTlsRejectUnauthorized": nil}
-	for _, s := range legacyServers {
-		for _, k := range []string{"Host", "Port", "ContextPath"} {
-			known[s.prefix+k] = nil
-		}
-	}
-	for _, who := range []string{"bot", "app"} {
-		for _, k := range []string{"PrivateKeyPath", "PrivateKeyName", "CertPath", "CertName", "CertPassword"} {
-			known[who+k] = nil
-		}
-	}
-	for _, px := range []string{"proxy", "podProxy", "agentProxy", "keyManagerProxy"} {
-		for _, k := range []string{"URL", "Username", "Password"} {
-			known[px+k] = nil
+	known := keySet{"authType": nil, "retry": nil, "nodeTlsRejectUnauthorized": nil}
+	for _, flat := range legacyNames() {
+		for _, k := range strings.Split(flat, " + ") { // "botPrivateKeyPath + botPrivateKeyName"
+			known[k] = nil
 		}
 	}
 	for k := range legacyUnused {
