@@ -396,34 +396,6 @@ func withoutTokens(req *http.Request) *http.Request {
 	return out
 }
 
-func hasTokenHeader(h http.Header) bool {
-	for k := range h {
-		if isTokenHeader(k, false) {
-			return true
-		}
-	}
-	return false
-}
-
-// cloneHeaderWithout copies h, leaving out the token headers in any letter
-// case — and Authorization too when withAuthorization — with room for extra
-// more entries. Value slices are shared with h but capped, so an append to
-// the copy never writes into h's arrays.
-func cloneHeaderWithout(h http.Header, extra int, withAuthorization bool) http.Header {
-	out := make(http.Header, len(h)+extra)
-	for k, v := range h {
-		if !isTokenHeader(k, withAuthorization) {
-			out[k] = v[:len(v):len(v)]
-		}
-	}
-	return out
-}
-
-func isTokenHeader(k string, withAuthorization bool) bool {
-	return strings.EqualFold(k, HeaderSessionToken) || strings.EqualFold(k, HeaderKeyManagerToken) ||
-		withAuthorization && strings.EqualFold(k, headerAuthorization)
-}
-
 // isAgentPath reports whether path is on the Agent API: under /agent/, after
 // an optional deployment context ("/ctx/agent/…").
 func isAgentPath(path string) bool {

@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -158,4 +159,48 @@ type capture struct{ sent **http.Request }
 func (c capture) RoundTrip(r *http.Request) (*http.Response, error) {
 	*c.sent = r
 	return stubBase{}.RoundTrip(r)
+}
+
+// warmHeaderCounts are the numbers of caller headers of BenchmarkWarmHeaders.
+var warmHeaderCounts = []int{0, 5, 20, 50}
+
+// warmRequestWithHeaders is the Agent API call of warmRequest with n headers
+// of the caller's, set one by one as a client does: the first five are the
+// usual ones (Accept, Content-Type …), the rest are X-Custom-NN.
+func warmRequestWithHeaders(tb testing.TB, n int) *http.Request {
+	req, err := http.NewRequest(http.MethodGet, "https://acme.symphony.com/agent/v5/datafeeds", nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	usual := []string{"Accept", "Content-Type", "User-Agent", "X-Trace-Id", "Accept-Language"}
+	for i := range n {
+		name := fmt.Sprintf("X-Custom-%02d", i)
+		if i < len(usual) {
+			name = usual[i]
+		}
+		req.Header.Set(name, "value")
+	}
+	return req
+}
+
+// BenchmarkWarmHeaders is the serial warm path of symauth, the floor and
+// oauth2 with 0, 5, 20 and 50 caller headers: what copying the caller's
+// headers costs each of them.
+func BenchmarkWarmHeaders(b *testing.B) {
+	for _, n := range warmHeaderCounts {
+		req := warmRequestWithHeaders(b, n)
+		for _, c := range warmContenders(b) {
+			if c.name == "stub" {
+				continue
+			}
+			b.Run(fmt.Sprintf("headers=%d/%s", n, c.name), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if resp, err := c.rt.RoundTrip(req); err != nil || resp.StatusCode != http.StatusOK {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }

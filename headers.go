@@ -1,0 +1,89 @@
+package symauth
+
+import (
+	"maps"
+	"net/http"
+	"strings"
+)
+
+// The header copy of the warm path. A request's headers are copied for every
+// request sent with tokens, since the caller's map must not change, so this
+// is the middleware's main cost beyond the floor of a new map.
+
+func hasTokenHeader(h http.Header) bool {
+	for k := range h {
+		if isTokenHeader(k, false) {
+			return true
+		}
+	}
+	return false
+}
+
+// cloneHeaderWithout copies h, leaving out the token headers in any letter
+// case — and Authorization too when withAuthorization — with room for extra
+// more entries.
+//
+// What protects h: the copy is a map of its own, so entries set or deleted in
+// it never reach h; its value slices share h's arrays but have no spare
+// capacity (any that had some are cut to their length), so an append made
+// further down the stack copies instead of writing into h's arrays.
+//
+// When adding extra entries to a clone of h would not make the clone grow,
+// h is cloned with maps.Clone, which copies the map's storage without hashing
+// a key again, and the token headers are deleted from the clone; otherwise
+// (and for a nil or empty h) the entries are inserted one by one into a map
+// made with room for them all. Either way the result is the same map.
+func cloneHeaderWithout(h http.Header, extra int, withAuthorization bool) http.Header {
+	if len(h) == 0 || growsWhenCloned(len(h), extra) {
+		out := make(http.Header, len(h)+extra)
+		for k, v := range h {
+			if !isTokenHeader(k, withAuthorization) {
+				out[k] = v[:len(v):len(v)]
+			}
+		}
+		return out
+	}
+	out := maps.Clone(h)
+	for k, v := range out {
+		switch {
+		case isTokenHeader(k, withAuthorization):
+			delete(out, k)
+		case cap(v) != len(v):
+			out[k] = v[:len(v):len(v)]
+		}
+	}
+	return out
+}
+
+// growsWhenCloned reports whether a clone of a map of n entries grows when
+// extra more are added, for a map that grew one insertion at a time from
+// empty, as a request's headers do: such a map keeps its entries in 8 slots
+// up to 8 of them, and beyond in a table of 16, 32 … slots filled to at
+// most 7/8, and maps.Clone keeps the capacity. A wrong guess (a map made with
+// a size hint, say) costs time, never correctness.
+func growsWhenCloned(n, extra int) bool {
+	if n <= 8 {
+		return n+extra > 8
+	}
+	slots := 16
+	for n > slots*7/8 {
+		slots *= 2
+	}
+	return n+extra > slots*7/8
+}
+
+// isTokenHeader reports whether k names a token header in any letter case,
+// Authorization included when withAuthorization. The length is compared
+// first: most header names differ from all three in length, and cost no
+// comparison of their letters.
+func isTokenHeader(k string, withAuthorization bool) bool {
+	switch len(k) {
+	case len(HeaderSessionToken):
+		return strings.EqualFold(k, HeaderSessionToken)
+	case len(HeaderKeyManagerToken):
+		return strings.EqualFold(k, HeaderKeyManagerToken)
+	case len(headerAuthorization):
+		return withAuthorization && strings.EqualFold(k, headerAuthorization)
+	}
+	return false
+}
