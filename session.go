@@ -165,6 +165,16 @@ func (s *Session) token(ctx context.Context) (*Token, error) {
 	}
 }
 
+// startLogin starts a login for ctx, unless a usable token is cached, one
+// is running, ctx has ended or the failure backoff is on; it does not wait
+// for it. A Token call that follows joins it.
+func (s *Session) startLogin(ctx context.Context) {
+	if t := s.current.Load(); s.usable(t) || ctx.Err() != nil || s.backoffError() != nil {
+		return
+	}
+	s.join(ctx)
+}
+
 // join returns the login in flight, or starts one for ctx.
 func (s *Session) join(ctx context.Context) *flight {
 	s.mu.Lock()

@@ -185,8 +185,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	// 401: the token is rejected, unless this endpoint refuses every token
 	// (or is being checked for it) and the session still holds the token.
-	target := targetOf(req)
-	if ref := st.refused.lookup(target, st.session.clock()); ref != nil && st.session.current.Load() == tok {
+	target := ""
+	if ref := st.refused.lookup(req, &target, st.session.clock()); ref != nil && st.session.current.Load() == tok {
 		select {
 		case <-ref.settled:
 		case <-req.Context().Done():
@@ -200,6 +200,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if !replayable(req) {
 		return resp, nil
 	}
+	// The login starts before this answer's body is drained: with many
+	// requests in flight at a session end, the body of the first 401 may
+	// wait behind the others' frames, and the login must not.
+	st.session.startLogin(req.Context())
 	drainAndClose(resp)
 	st.session.logReplay(req)
 	if tok, err = st.session.token(req.Context()); err != nil {
@@ -213,6 +217,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err = t.send(req, body, tok, g)
 	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+		if target == "" {
+			target = targetOf(req)
+		}
 		t.judgeRefusal(st, req, g, target, tok)
 	}
 	return resp, err
@@ -447,6 +454,7 @@ func drainAndClose(resp *http.Response) {
 type refusingTargets struct {
 	mu       sync.Mutex
 	byTarget map[string]*refusal
+	size     atomic.Int32 // len(byTarget), read without the lock
 }
 
 // refusal is what is known of one endpoint.
@@ -466,12 +474,18 @@ func targetOf(req *http.Request) string {
 	return req.URL.Scheme + "://" + strings.ToLower(req.URL.Host) + req.URL.Path
 }
 
-// lookup returns what is known of target at now: a check in flight, or a
-// refusal; nil when nothing is.
-func (r *refusingTargets) lookup(target string, now time.Time) *refusal {
+// lookup returns what is known of req's endpoint at now: a check in flight,
+// or a refusal; nil when nothing is. When anything is remembered, it names
+// the endpoint in *target (see targetOf); when nothing is, it takes no lock
+// and makes no name: a 401 wave at a session end pays neither.
+func (r *refusingTargets) lookup(req *http.Request, target *string, now time.Time) *refusal {
+	if r.size.Load() == 0 {
+		return nil
+	}
+	*target = targetOf(req)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if ref := r.byTarget[target]; ref != nil && now.Before(ref.until) {
+	if ref := r.byTarget[*target]; ref != nil && now.Before(ref.until) {
 		return ref
 	}
 	return nil
@@ -503,6 +517,7 @@ func (r *refusingTargets) begin(target string, now time.Time) *refusal {
 	}
 	ref := &refusal{settled: make(chan struct{}), until: now.Add(maxCheckTime)}
 	r.byTarget[target] = ref
+	r.size.Store(int32(len(r.byTarget)))
 	return ref
 }
 
@@ -517,5 +532,6 @@ func (r *refusingTargets) settle(target string, ref *refusal, refusing bool, now
 	} else if r.byTarget[target] == ref {
 		delete(r.byTarget, target)
 	}
+	r.size.Store(int32(len(r.byTarget)))
 	close(ref.settled)
 }
