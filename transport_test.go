@@ -601,3 +601,42 @@ func TestMisuse(t *testing.T) {
 		t.Fatalf("nil source: %v", err)
 	}
 }
+
+// After a 401 the login starts before the answer's body is drained: at a
+// session end with many requests in flight, the first 401's body can wait
+// behind the frames of all the others, and the login must not wait with it.
+// Here the 401's body is only finished once the login has reached the pod.
+func TestLoginStartsBeforeThe401BodyIsDrained(t *testing.T) {
+	srv := newPod(t)
+	loginReached := make(chan struct{}, 1)
+	var calls atomic.Int32
+	bodyOutcome := make(chan string, 1)
+	api := newRecordingServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) != 2 {
+			_, _ = io.WriteString(w, "ok")
+			return
+		}
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, `{"code":401,`)
+		w.(http.Flusher).Flush()
+		select {
+		case <-loginReached:
+			_, _ = io.WriteString(w, `"message":"Invalid session"}`)
+			bodyOutcome <- "login reached while the body was open"
+		case <-r.Context().Done():
+			bodyOutcome <- "the client closed the 401's body before the login reached the pod"
+		}
+	})
+	sess := symauth.NewSession(newRSA(t, withAgent(rsaConfig(srv), api)))
+	client := &http.Client{Transport: symauth.NewTransport(sess, trustingTransport(t, srv, api))}
+	if status, _ := get(t, client, api.URL+"/agent/v1/info"); status != http.StatusOK {
+		t.Fatalf("first call: status %d", status)
+	}
+	srv.InjectFault(symauthtest.PathLogin, symauthtest.Fault{Reached: loginReached})
+	if status, _ := get(t, client, api.URL+"/agent/v1/info"); status != http.StatusOK {
+		t.Fatalf("replayed call: status %d", status)
+	}
+	if got := <-bodyOutcome; got != "login reached while the body was open" {
+		t.Error(got)
+	}
+}
