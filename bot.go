@@ -21,7 +21,7 @@ type botLogin struct {
 
 	// newBody returns the body maker of one login (RSA: one JWT shared by the
 	// first attempts, fresh ones for retries); nil for a certificate login.
-	newBody func() (func(attempt int) ([]byte, error), error)
+	newBody func() (func(attempt int) ([]byte, error), *login.Deferred)
 }
 
 // token logs in. The first login, and any after one to which simplified key
@@ -35,12 +35,10 @@ func (b *botLogin) token(ctx context.Context) (*Token, error) {
 	}
 	login.ReportOf(ctx).SetWorkflow(b.workflow)
 	session, keyManager := b.session, b.keyManager
-	if b.newBody != nil {
-		body, err := b.newBody()
-		if err != nil {
-			return nil, &AuthError{Endpoint: session.Endpoint, Err: err}
-		}
+	if b.newBody != nil { // the calls dial while the JWT is being signed
+		body, first := b.newBody()
 		session.Body, keyManager.Body = body, body
+		session.First, keyManager.First = first, first
 	}
 	switch {
 	case keyManager.URL == "":

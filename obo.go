@@ -199,7 +199,7 @@ func (o *OBO) GoString() string { return o.String() }
 type oboApp struct {
 	obo     *OBO
 	call    login.Request                                     // the app login, without its body
-	newBody func() (func(attempt int) ([]byte, error), error) // nil: certificate variant
+	newBody func() (func(attempt int) ([]byte, error), *login.Deferred) // nil: certificate variant
 }
 
 func (a *oboApp) sourceLogger() *slog.Logger { return a.obo.caller.Logger() }
@@ -207,12 +207,8 @@ func (a *oboApp) sourceLogger() *slog.Logger { return a.obo.caller.Logger() }
 func (a *oboApp) Token(ctx context.Context) (*Token, error) {
 	login.ReportOf(ctx).SetWorkflow(a.obo.workflow)
 	req := a.call
-	if a.newBody != nil {
-		body, err := a.newBody()
-		if err != nil {
-			return nil, &AuthError{Endpoint: req.Endpoint, Err: err}
-		}
-		req.Body = body
+	if a.newBody != nil { // the call dials while the JWT is being signed
+		req.Body, req.First = a.newBody()
 	}
 	resp, err := a.obo.caller.login(ctx, req)
 	if err != nil {

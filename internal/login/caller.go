@@ -57,6 +57,10 @@ type Request struct {
 	// the first, so that calls can share one signature and sign anew for
 	// retries. nil: no body and no Content-Type.
 	Body func(attempt int) ([]byte, error)
+	// First, if non-nil, is attempt 0's body while Body(0) is still being
+	// made: the call is sent at once, with First's length, and its body
+	// follows when it is ready. Body(0) must return the same bytes.
+	First *Deferred
 }
 
 // Answer is the decoded 200 body of an endpoint. Its required field must be
@@ -166,20 +170,29 @@ func (c *Caller) newRequest(ctx context.Context, lr Request) (*retryablehttp.Req
 		}
 		return req, rc, err
 	}
-	current, err := lr.Body(0)
-	if err != nil {
-		return nil, nil, err
+	var current []byte
+	if lr.First == nil {
+		var err error
+		if current, err = lr.Body(0); err != nil {
+			return nil, nil, err
+		}
 	}
+	log.first = lr.First
+	attempt := 0
 	// go-retryablehttp rewinds the body from this function before every
 	// attempt; PrepareRetry, called before each retry, swaps in a fresh body.
-	rewind := retryablehttp.ReaderFunc(func() (io.Reader, error) { return bytes.NewReader(current), nil })
+	rewind := retryablehttp.ReaderFunc(func() (io.Reader, error) {
+		if attempt == 0 && lr.First != nil {
+			return lr.First.reader(), nil
+		}
+		return bytes.NewReader(current), nil
+	})
 	req, err := retryablehttp.NewRequestWithContext(ctx, method, lr.URL, rewind)
 	if err != nil {
 		return nil, nil, err
 	}
 	addHeaders(req.Header, lr.Header)
 	req.Header.Set("Content-Type", "application/json")
-	attempt := 0
 	rc.PrepareRetry = func(r *http.Request) error {
 		attempt++
 		if current, err = lr.Body(attempt); err != nil {
@@ -200,7 +213,8 @@ func (c *Caller) newRequest(ctx context.Context, lr Request) (*retryablehttp.Req
 type attemptLog struct {
 	c        *Caller
 	endpoint string
-	attempt  int // the attempt under way, from 1
+	attempt  int       // the attempt under way, from 1
+	first    *Deferred // the first attempt's body, if it was sent before it was made
 
 	pending context.Context // the context of the line backoff is to write; nil: none
 	attrs   []slog.Attr     // that line's attributes, but the wait
@@ -220,6 +234,11 @@ const noAttemptLimit = math.MaxInt32
 // failed attempt that may be retried: written at once after the last
 // attempt, else left for backoff, which knows the wait.
 func (l *attemptLog) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if l.first != nil && l.attempt == 1 {
+		if bodyErr := l.first.failed(); bodyErr != nil {
+			return false, bodyErr // the JWT could not be signed: no retry signs better
+		}
+	}
 	retry, checkErr := shouldRetry(ctx, resp, err)
 	if !retry && checkErr == nil && resp != nil && resp.StatusCode == http.StatusOK {
 		retry, err = readAnswer(ctx, resp)

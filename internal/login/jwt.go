@@ -1,11 +1,14 @@
 package login
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha512"
-	"encoding/json"
+	"encoding/base64"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -24,43 +27,129 @@ type JWT struct {
 	Now     func() time.Time // the clock that sets exp
 }
 
-// NewBody signs the JWT of one login and returns the body maker of its
-// calls: the first attempts share that JWT, retries sign a fresh one.
-func (j *JWT) NewBody() (func(attempt int) ([]byte, error), error) {
-	shared, err := j.body()
+// NewBody starts signing the JWT of one login and returns the body maker of
+// its calls, whose attempt 0 waits for that JWT (the first attempts share
+// it) while retries sign a fresh one, and, when the body's length can be
+// known before the signature (an RSA key: the signature is as long as its
+// modulus), that first body as a Deferred, so that a call can dial and send
+// its headers while the JWT is being signed. It does not touch the network.
+func (j *JWT) NewBody() (func(attempt int) ([]byte, error), *Deferred) {
+	signing, err := jwt.NewWithClaims(signingMethodRS512, j.claims()).SigningString()
+	first := &Deferred{done: make(chan struct{}), length: -1}
 	if err != nil {
-		return nil, err
+		first.err = fmt.Errorf("signing the login JWT: %w", err)
+		close(first.done)
+	} else {
+		if pub, ok := j.Signer.Public().(*rsa.PublicKey); ok && pub.N != nil {
+			first.length = bodyLength(len(signing) + 1 + base64.RawURLEncoding.EncodedLen(pub.Size()))
+		}
+		go func() {
+			defer close(first.done)
+			first.data, first.err = j.bodyOf(signing)
+			if first.err == nil && first.length >= 0 && len(first.data) != first.length {
+				first.err = fmt.Errorf("signing the login JWT: a signature of unexpected length")
+			}
+		}()
 	}
-	return func(attempt int) ([]byte, error) {
+	maker := func(attempt int) ([]byte, error) {
 		if attempt == 0 {
-			return shared, nil
+			return first.wait()
 		}
 		return j.body()
-	}, nil
+	}
+	if first.length < 0 {
+		return maker, nil
+	}
+	return maker, first
 }
 
 // body signs a JWT and returns the login request body {"token":"<jwt>"}.
 func (j *JWT) body() ([]byte, error) {
-	signed, err := j.Sign()
+	signing, err := jwt.NewWithClaims(signingMethodRS512, j.claims()).SigningString()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("signing the login JWT: %w", err)
 	}
-	return json.Marshal(struct {
-		Token string `json:"token"`
-	}{signed})
+	return j.bodyOf(signing)
+}
+
+// bodyOf signs the JWT whose header and payload are signing, and returns the
+// login request body holding it. Its error never holds key material.
+func (j *JWT) bodyOf(signing string) ([]byte, error) {
+	sig, err := signingMethodRS512.Sign(signing, j.Signer)
+	if err != nil {
+		return nil, fmt.Errorf("signing the login JWT: %w", err)
+	}
+	return []byte(bodyPrefix + signing + "." + base64.RawURLEncoding.EncodeToString(sig) + bodySuffix), nil
+}
+
+// The login request body around a JWT, whose characters (base64url and
+// dots) JSON never escapes.
+const bodyPrefix, bodySuffix = `{"token":"`, `"}`
+
+func bodyLength(jwtLength int) int { return len(bodyPrefix) + jwtLength + len(bodySuffix) }
+
+// claims are the claims of a login JWT signed now.
+func (j *JWT) claims() jwt.RegisteredClaims {
+	return jwt.RegisteredClaims{
+		Subject:   j.Subject,
+		ExpiresAt: jwt.NewNumericDate(j.Now().Add(jwtLifetime).Truncate(time.Second)),
+	}
 }
 
 // Sign returns a freshly signed JWT. Its error never holds key material.
 func (j *JWT) Sign() (string, error) {
-	claims := jwt.RegisteredClaims{
-		Subject:   j.Subject,
-		ExpiresAt: jwt.NewNumericDate(j.Now().Add(jwtLifetime).Truncate(time.Second)),
-	}
-	signed, err := jwt.NewWithClaims(signingMethodRS512, claims).SignedString(j.Signer)
+	body, err := j.body()
 	if err != nil {
-		return "", fmt.Errorf("signing the login JWT: %w", err)
+		return "", err
 	}
-	return signed, nil
+	return string(body[len(bodyPrefix) : len(body)-len(bodySuffix)]), nil
+}
+
+// Deferred is the body of a call's first attempt while it is being made (a
+// JWT being signed), with its length known already. Safe for concurrent use.
+type Deferred struct {
+	length int           // the body's length in bytes
+	done   chan struct{} // closed once data or err is set
+	data   []byte
+	err    error
+}
+
+func (d *Deferred) wait() ([]byte, error) {
+	<-d.done
+	return d.data, d.err
+}
+
+// failed reports whether the body could not be made, without waiting.
+func (d *Deferred) failed() error {
+	select {
+	case <-d.done:
+		return d.err
+	default:
+		return nil
+	}
+}
+
+// reader returns a reader of the body: its Len is known at once, and its
+// first Read waits for the body.
+func (d *Deferred) reader() io.Reader { return &deferredReader{d: d} }
+
+type deferredReader struct {
+	d    *Deferred
+	rest *bytes.Reader // nil until the body is made
+}
+
+// Len is the body's length, which go-retryablehttp sends as Content-Length.
+func (r *deferredReader) Len() int { return r.d.length }
+
+func (r *deferredReader) Read(p []byte) (int, error) {
+	if r.rest == nil {
+		data, err := r.d.wait()
+		if err != nil {
+			return 0, err
+		}
+		r.rest = bytes.NewReader(data)
+	}
+	return r.rest.Read(p)
 }
 
 // signingMethodRS512 signs RS512 (RSASSA-PKCS1-v1_5 with SHA-512) with any
