@@ -198,7 +198,7 @@ func (o *OBO) GoString() string { return o.String() }
 // oboApp is the app's own login, cached by OBO.app.
 type oboApp struct {
 	obo     *OBO
-	call    login.Request                                     // the app login, without its body
+	call    login.Request                                               // the app login, without its body
 	newBody func() (func(attempt int) ([]byte, error), *login.Deferred) // nil: certificate variant
 }
 
