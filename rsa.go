@@ -42,7 +42,7 @@ type RSAConfig struct {
 	// token's claim alone, without asking AgentURL its version, as BDK Java
 	// does when a configuration names no agent of its own.
 	SkipAgentVersionCheck bool
-	HTTPClient            *http.Client // sends the login calls (proxy, root CAs); nil: a default shared by all sources
+	HTTPClient            *http.Client // sends the login calls (proxy, root CAs); nil: a default shared by all sources, on http.DefaultTransport's pool while that is an *http.Transport
 	Retry                 RetryPolicy  // retries of each login call; zero: the default
 
 	// CommonJWT makes requests carry "Authorization: Bearer …" instead of

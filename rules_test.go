@@ -416,3 +416,35 @@ func TestDefaultTransportThatAuthenticatesDoesNotHoldLogins(t *testing.T) {
 		}
 	})
 }
+
+// With the defaults (no HTTPClient, a nil Base), a bot's login and its API
+// calls share http.DefaultTransport's pool: its first request, login
+// included, dials the pod once. In a child process, as it replaces a global.
+func TestDefaultsShareOneConnection(t *testing.T) {
+	inChild(t, func(t *testing.T) {
+		srv := newPod(t)
+		old := http.DefaultTransport
+		t.Cleanup(func() { http.DefaultTransport = old })
+		var dials atomic.Int32
+		tr := srv.Client().Transport.(*http.Transport).Clone() // trusts the pod's CA
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		}
+		t.Cleanup(tr.CloseIdleConnections)
+		http.DefaultTransport = tr
+
+		cfg := rsaConfig(srv)
+		cfg.HTTPClient = nil
+		client := &http.Client{Transport: symauth.NewTransport(newRSA(t, cfg), nil)}
+		if status, _ := get(t, client, srv.URL+symauthtest.PathSessionInfo); status != http.StatusOK {
+			t.Fatalf("status %d", status)
+		}
+		if n := srv.Calls(symauthtest.PathLogin) + srv.Calls(symauthtest.PathRelay); n != 2 {
+			t.Fatalf("%d login calls; want the pod's and the key manager's", n)
+		}
+		if n := dials.Load(); n != 1 {
+			t.Errorf("%d dials for the login and the first call; want 1", n)
+		}
+	})
+}

@@ -9,19 +9,34 @@ import (
 
 // defaultClient sends the login calls of every source made without an
 // HTTPClient: one, shared, so that ten thousand sources cost one connection
-// pool, not ten thousand. Its transport is made at the first use, from
-// http.DefaultTransport as it is then (a proxy or a CA a program set there
-// carries over), but is its own: a program that later puts a symauth
-// Transport in http.DefaultTransport does not send logins through it, which
-// would wait for themselves.
-var defaultClient = sync.OnceValue(func() *http.Client {
-	return &http.Client{Transport: transport.New()}
-})
+// pool, not ten thousand.
+var defaultClient = &http.Client{Transport: defaultTransport{}}
+
+// defaultTransport sends each login call through http.DefaultTransport when
+// it is a plain *http.Transport at that moment: the Transport of a bot
+// made with a nil Base sends its API calls there too, so the bot's first
+// call to the pod reuses the connection its login opened, instead of dialling
+// a second. When a program has put anything else there (a symauth Transport,
+// which would send logins through itself and wait for them; httpmock; an
+// instrumentation wrapper), the calls go through a transport of its own,
+// made from http.DefaultTransport as it was when the first source without an
+// HTTPClient was made (see transport.New).
+type defaultTransport struct{}
+
+var ownTransport = sync.OnceValue(transport.New)
+
+func (defaultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		return t.RoundTrip(req)
+	}
+	return ownTransport().RoundTrip(req)
+}
 
 // ClientOrDefault is client, or the shared default when client is nil.
 func ClientOrDefault(client *http.Client) *http.Client {
 	if client != nil {
 		return client
 	}
-	return defaultClient()
+	ownTransport() // made now, from http.DefaultTransport as it is
+	return defaultClient
 }
