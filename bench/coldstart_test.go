@@ -37,11 +37,11 @@ func freshTransport(f *bench.Fixture) *http.Transport {
 // BenchmarkColdStart is a bot's first request through a new Transport over
 // new connection pools, login included, and the parts of it.
 //
-//   - cold/separate: the login client and the API base are two transports,
-//     as symauth's defaults are (http.DefaultTransport for the API, the
-//     shared login client for logins): the login and the call dial each.
-//   - cold/shared: the login client and the API base are one transport:
-//     the call reuses the login's connection.
+//   - cold/one-pool: the login client and the API base share one transport,
+//     as with symauth's defaults (both on http.DefaultTransport): the call
+//     reuses the connection the login opened.
+//   - cold/two-pools: a login client of its own (an HTTPClient given, as
+//     bdkconfig does): the login and the call dial each.
 //   - part/…: a signature, the pod call, the key manager call and the API
 //     call, each on an open connection; part/dial is one TLS connection,
 //     for reference.
@@ -49,12 +49,15 @@ func BenchmarkColdStart(b *testing.B) {
 	f := newFixture(b, nil, 1)
 	ctx := testContext(b)
 	url := f.Server.URL + symauthtest.PathSessionInfo
-	for _, mode := range []string{"separate", "shared"} {
+	if _, err := f.Sequential().Token(ctx); err != nil { // the server makes its signing key
+		b.Fatal(err)
+	}
+	for _, mode := range []string{"one-pool", "two-pools"} {
 		b.Run("cold/"+mode, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				login, api := freshTransport(f), freshTransport(f)
-				if mode == "shared" {
+				if mode == "one-pool" {
 					api = login
 				}
 				auth, err := symauth.NewRSA(symauth.RSAConfig{PodURL: f.Server.URL, Username: bench.BotUsername,

@@ -20,6 +20,9 @@ type StampedeResult struct {
 	// Latency holds, sorted, each request's time from the session end (the
 	// moment the held requests were released) to its answer.
 	Latency []time.Duration
+	// CPU is the CPU time the process (client and server) used from the
+	// release to the last answer; 0 where it is not measured.
+	CPU time.Duration
 }
 
 // Percentile returns the p-th percentile (0 < p <= 100) of Latency, by the
@@ -95,17 +98,18 @@ func Stampede(ctx context.Context, srv *symauthtest.Server, rt http.RoundTripper
 	if waitErr == nil && endSession {
 		srv.RevokeSessions()
 	}
-	released := time.Now()
+	released, cpuAtRelease := time.Now(), processCPU()
 	close(hold)
 	for range n {
 		<-done
 	}
+	cpu := processCPU() - cpuAtRelease
 	if waitErr != nil {
 		srv.ClearFaults()
 		return StampedeResult{}, waitErr
 	}
 
-	res := StampedeResult{N: n, Logins: srv.Calls(symauthtest.PathLogin) - loginsBefore, Latency: make([]time.Duration, n)}
+	res := StampedeResult{N: n, Logins: srv.Calls(symauthtest.PathLogin) - loginsBefore, Latency: make([]time.Duration, n), CPU: cpu}
 	for i, o := range outcomes {
 		res.Latency[i] = o.end.Sub(released)
 		if o.status != http.StatusOK {
@@ -160,4 +164,31 @@ func RunStampede(ctx context.Context, client string, n int, endSession bool) (St
 		return StampedeResult{}, err
 	}
 	return Stampede(ctx, f.Server, rt, n, endSession)
+}
+
+// LoginTime is the median time of rounds symauth RSA logins on a quiet
+// Fixture: what one login costs alone, the login part of a stampede's limit.
+func LoginTime(ctx context.Context, rounds int) (time.Duration, error) {
+	f, err := NewFixture(ctx, nil, 1)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	login, err := f.RSA(nil)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := login.Token(ctx); err != nil { // the server makes its signing key
+		return 0, err
+	}
+	times := make([]time.Duration, rounds)
+	for i := range times {
+		start := time.Now()
+		if _, err := login.Token(ctx); err != nil {
+			return 0, err
+		}
+		times[i] = time.Since(start)
+	}
+	slices.Sort(times)
+	return times[rounds/2], nil
 }

@@ -36,6 +36,7 @@ type config struct {
 	e2eTime    string // -benchtime of the end-to-end benchmark
 	loginTime  string // -benchtime of the re-login benchmark
 	signTime   string // -benchtime of the signing benchmarks
+	coldTime   string // -benchtime of the cold start benchmark
 	stampedeNs []int
 	requests   int    // requests of the memory growth check
 	svgLink    string // the chart's path relative to the Markdown file
@@ -52,9 +53,9 @@ func main() {
 	flag.Parse()
 
 	cfg := config{rounds: *rounds, slowRounds: max(*rounds/3, 1), benchtime: "200ms", e2eTime: "1s",
-		loginTime: "20x", signTime: "500ms", requests: *requests, log: os.Stderr}
+		loginTime: "20x", signTime: "500ms", coldTime: "100x", requests: *requests, log: os.Stderr}
 	if *quick {
-		cfg.rounds, cfg.slowRounds, cfg.benchtime, cfg.e2eTime, cfg.loginTime, cfg.signTime = 1, 1, "50ms", "100ms", "2x", "50ms"
+		cfg.rounds, cfg.slowRounds, cfg.benchtime, cfg.e2eTime, cfg.loginTime, cfg.signTime, cfg.coldTime = 1, 1, "50ms", "100ms", "2x", "50ms", "5x"
 		cfg.requests, *maxN = 10_000, min(*maxN, 100)
 	}
 	for n := 10; n <= *maxN; n *= 10 {
@@ -107,6 +108,10 @@ func run(cfg config, out, svg string) error {
 	if err != nil {
 		return err
 	}
+	cold, err := coldStartSection(cfg)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), stampedeTimeout)
 	defer cancel()
 	signing, err := signingSection(ctx, cfg)
@@ -118,7 +123,7 @@ func run(cfg config, out, svg string) error {
 		return err
 	}
 
-	doc := document(m, cfg, time.Since(start), []*section{warm, stampede, relogin, e2e, signing, mem})
+	doc := document(m, cfg, time.Since(start), []*section{warm, stampede, relogin, e2e, signing, mem, cold})
 	if err := os.MkdirAll(filepath.Dir(svg), 0o755); err != nil {
 		return err
 	}
