@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -114,4 +115,36 @@ func TestRSALoginSignerFailure(t *testing.T) {
 			t.Errorf("short=%v: %d attempts; want 1 (no retry signs better)", short, attempts)
 		}
 	}
+}
+
+// panickingSigner panics, or calls runtime.Goexit, as a broken HSM library
+// or a t.FailNow in a test's signer does.
+type panickingSigner struct {
+	key    *rsa.PrivateKey
+	goexit bool
+}
+
+func (s panickingSigner) Public() crypto.PublicKey { return s.key.Public() }
+func (s panickingSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
+	if s.goexit {
+		runtime.Goexit()
+	}
+	panic("hsm: segfault in the vendor library")
+}
+
+// A signer that panics or exits its goroutine while the login's request is
+// already on its way fails the login with an error; the process goes on. In
+// a child process, since a panic there would end it.
+func TestRSALoginSignerPanicIsAnError(t *testing.T) {
+	inChild(t, func(t *testing.T) {
+		for _, goexit := range []bool{false, true} {
+			srv := newPod(t)
+			cfg := rsaConfig(srv)
+			cfg.PrivateKey = panickingSigner{key: botKey(), goexit: goexit}
+			_, err := symauth.NewSession(newRSA(t, cfg)).Token(context.Background())
+			if err == nil || !strings.Contains(err.Error(), "signer") {
+				t.Errorf("goexit=%v: err = %v; want the signer's failure", goexit, err)
+			}
+		}
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha512"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -43,13 +44,7 @@ func (j *JWT) NewBody() (func(attempt int) ([]byte, error), *Deferred) {
 		if pub, ok := j.Signer.Public().(*rsa.PublicKey); ok && pub.N != nil {
 			first.length = bodyLength(len(signing) + 1 + base64.RawURLEncoding.EncodedLen(pub.Size()))
 		}
-		go func() {
-			defer close(first.done)
-			first.data, first.err = j.bodyOf(signing)
-			if first.err == nil && first.length >= 0 && len(first.data) != first.length {
-				first.err = fmt.Errorf("signing the login JWT: a signature of unexpected length")
-			}
-		}()
+		go first.make(func() ([]byte, error) { return j.bodyOf(signing) })
 	}
 	maker := func(attempt int) ([]byte, error) {
 		if attempt == 0 {
@@ -112,6 +107,27 @@ type Deferred struct {
 	done   chan struct{} // closed once data or err is set
 	data   []byte
 	err    error
+}
+
+// make sets the body from makeBody, on a goroutine of its own: a panic or a
+// runtime.Goexit there (a signer's, an HSM's) becomes the body's error rather
+// than ending the process.
+func (d *Deferred) make(makeBody func() ([]byte, error)) {
+	returned := false
+	defer func() {
+		if !returned {
+			d.data, d.err = nil, errors.New("signing the login JWT: the signer called runtime.Goexit")
+			if v := recover(); v != nil {
+				d.err = fmt.Errorf("signing the login JWT: the signer panicked: %v", v)
+			}
+		}
+		close(d.done)
+	}()
+	d.data, d.err = makeBody()
+	if d.err == nil && d.length >= 0 && len(d.data) != d.length {
+		d.data, d.err = nil, fmt.Errorf("signing the login JWT: a signature of unexpected length")
+	}
+	returned = true
 }
 
 func (d *Deferred) wait() ([]byte, error) {
