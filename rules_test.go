@@ -446,5 +446,22 @@ func TestDefaultsShareOneConnection(t *testing.T) {
 		if n := dials.Load(); n != 1 {
 			t.Errorf("%d dials for the login and the first call; want 1", n)
 		}
+
+		// A failed login (the pod down, retries exhausted, after which
+		// go-retryablehttp closes its client's idle connections) leaves
+		// the program's idle connections of http.DefaultTransport open.
+		srv.InjectFault(symauthtest.PathLogin, symauthtest.Fault{Status: http.StatusServiceUnavailable, Times: 100})
+		srv.RevokeSessions()
+		if _, err := client.Get(srv.URL + symauthtest.PathSessionInfo); err == nil {
+			t.Fatal("the login succeeded with the pod down")
+		}
+		resp, err := http.Get(srv.URL + symauthtest.PathAgentInfo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if n := dials.Load(); n != 1 {
+			t.Errorf("%d dials after a failed login; want the first connection still open (1)", n)
+		}
 	})
 }

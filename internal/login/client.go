@@ -21,6 +21,10 @@ var defaultClient = &http.Client{Transport: defaultTransport{}}
 // instrumentation wrapper), the calls go through a transport of its own,
 // made from http.DefaultTransport as it was when the first source without an
 // HTTPClient was made (see transport.New).
+//
+// It has no CloseIdleConnections on purpose: go-retryablehttp closes the
+// idle connections of its client after a call that failed, and those of
+// http.DefaultTransport are the program's own API connections too.
 type defaultTransport struct{}
 
 var ownTransport = sync.OnceValue(transport.New)
