@@ -40,6 +40,8 @@ type loginFlags struct {
 	caFile                              string
 	timeout                             time.Duration
 
+	onLogin func(symauth.LoginEvent) // also told of every login, if set (by the command, not a flag)
+
 	fs *flag.FlagSet // where they are registered, to tell which were given
 }
 
@@ -194,13 +196,17 @@ type login struct {
 type loginEvents struct {
 	mu   sync.Mutex
 	last *symauth.LoginEvent
+	also func(symauth.LoginEvent) // nil, or told of every login too
 }
 
 // record is the Session's OnLogin.
 func (e *loginEvents) record(ev symauth.LoginEvent) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.last = &ev
+	e.mu.Unlock()
+	if e.also != nil {
+		e.also(ev)
+	}
 }
 
 // failed returns the last login, if there was one and it failed.
@@ -240,7 +246,7 @@ func (f *loginFlags) newLogin() (*login, error) {
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
-	events := &loginEvents{}
+	events := &loginEvents{also: f.onLogin}
 	if f.configFile != "" {
 		return loadLogin(f.configFile, events, f.timeout)
 	}

@@ -1,6 +1,7 @@
 // Command symauth shows symauth at work and helps bot teams with their
 // Symphony credentials: a one-command demo, a local Symphony emulator, and
-// token, whoami and check against a pod or the emulator.
+// token, whoami and check against a pod or the emulator, and a local proxy
+// that logs in for a bot written in any language.
 //
 // Run "symauth help" for the commands, "symauth CMD -h" for their flags.
 package main
@@ -31,6 +32,7 @@ func commands() map[string]command {
 		"token":    {"log in and print the tokens, as shell exports or JSON", runToken},
 		"whoami":   {"log in and print who the bot is (GET /pod/v2/sessioninfo)", runWhoami},
 		"check":    {"diagnose a bot's credentials and connectivity step by step", runCheck},
+		"proxy":    {"serve the bot's pod and agent APIs, logged in, on loopback: the login for a bot in any language", runProxy},
 	}
 }
 
