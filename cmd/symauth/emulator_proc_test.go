@@ -18,10 +18,10 @@ import (
 	"time"
 )
 
-// emuProc is a running "symauth emulator" whose stderr lines a test can wait
-// for (startEmulator's emulator only collects them).
-type emuProc struct {
-	url  string
+// proc is a running symauth command whose stderr lines a test can wait for
+// (startEmulator's emulator only collects them).
+type proc struct {
+	name string // the command, e.g. "emulator"
 	cmd  *exec.Cmd
 	done chan struct{} // closed when stderr ends
 
@@ -33,12 +33,28 @@ type emuProc struct {
 	stopOnce sync.Once
 }
 
+// emuProc is a running "symauth emulator".
+type emuProc struct {
+	*proc
+	url string
+}
+
 // startEmu runs "symauth emulator args…" and waits until it serves. It is
 // stopped with SIGINT at the end of the test, unless stop was called before.
 func startEmu(t testing.TB, args ...string) *emuProc {
 	t.Helper()
-	e := &emuProc{changed: make(chan struct{}), done: make(chan struct{})}
-	e.cmd = exec.Command(binary, append([]string{"emulator"}, args...)...)
+	p, line := startProc(t, "emulator", "symauth emulator: serving on ", args...)
+	return &emuProc{proc: p, url: strings.Fields(line)[0]}
+}
+
+// startProc runs "symauth name args…" and waits for its stderr line
+// holding ready; it returns what follows ready on that line. The process is
+// stopped with SIGINT at the end of the test, unless stop was called
+// before.
+func startProc(t testing.TB, name, ready string, args ...string) (*proc, string) {
+	t.Helper()
+	e := &proc{name: name, changed: make(chan struct{}), done: make(chan struct{})}
+	e.cmd = exec.Command(binary, append([]string{name}, args...)...)
 	stderr, err := e.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -62,15 +78,15 @@ func startEmu(t testing.TB, args ...string) *emuProc {
 		e.mu.Unlock()
 	}()
 	t.Cleanup(func() { e.stop(t) })
-	_, line := e.waitFor(t, 0, "symauth emulator: serving on ")
-	e.url = strings.Fields(strings.TrimPrefix(line, "symauth emulator: serving on "))[0]
-	return e
+	_, line := e.waitFor(t, 0, ready)
+	_, rest, _ := strings.Cut(line, ready)
+	return e, rest
 }
 
 // waitFor waits for a line of stderr containing substr, from line number
 // from on, and returns its number and the line. It fails the test if the
-// emulator ends or 20 s pass first.
-func (e *emuProc) waitFor(t testing.TB, from int, substr string) (int, string) {
+// process ends or 20 s pass first.
+func (e *proc) waitFor(t testing.TB, from int, substr string) (int, string) {
 	t.Helper()
 	deadline := time.After(20 * time.Second)
 	for {
@@ -86,27 +102,37 @@ func (e *emuProc) waitFor(t testing.TB, from int, substr string) (int, string) {
 		ended, changed := e.ended, e.changed
 		e.mu.Unlock()
 		if ended {
-			t.Fatalf("the emulator ended without writing %q:\n%s", substr, e.stderr())
+			t.Fatalf("symauth %s ended without writing %q:\n%s", e.name, substr, e.stderr())
 		}
 		select {
 		case <-changed:
 		case <-deadline:
-			t.Fatalf("the emulator did not write %q within 20 s:\n%s", substr, e.stderr())
+			t.Fatalf("symauth %s did not write %q within 20 s:\n%s", e.name, substr, e.stderr())
 		}
 	}
 }
 
-func (e *emuProc) stderr() string {
+func (e *proc) stderr() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return strings.Join(e.lines, "\n")
 }
 
-// stop sends SIGINT and checks that the emulator ends with status 0.
-func (e *emuProc) stop(t testing.TB) {
+// stop sends SIGINT and checks that the process ends with status 0.
+func (e *proc) stop(t testing.TB) {
+	if err := e.end(t, syscall.SIGINT); err != nil {
+		t.Errorf("symauth %s did not stop cleanly on SIGINT: %v\n%s", e.name, err, e.stderr())
+	}
+}
+
+// end sends sig, waits for the process to end (killing it after
+// cliTimeout) and returns what Wait returned. Only the first call of end or
+// stop does that: later ones return nil.
+func (e *proc) end(t testing.TB, sig os.Signal) error {
+	var err error
 	e.stopOnce.Do(func() {
-		if err := e.cmd.Process.Signal(syscall.SIGINT); err != nil {
-			t.Errorf("signalling the emulator: %v", err)
+		if err := e.cmd.Process.Signal(sig); err != nil {
+			t.Errorf("signalling symauth %s: %v", e.name, err)
 		}
 		select {
 		case <-e.done:
@@ -114,10 +140,9 @@ func (e *emuProc) stop(t testing.TB) {
 			_ = e.cmd.Process.Kill()
 			<-e.done
 		}
-		if err := e.cmd.Wait(); err != nil {
-			t.Errorf("the emulator did not stop cleanly on SIGINT: %v\n%s", err, e.stderr())
-		}
+		err = e.cmd.Wait()
 	})
+	return err
 }
 
 // newKeyPair makes an RSA key, writes its public half into dir as
