@@ -125,14 +125,17 @@ func (e *proc) stop(t testing.TB) {
 	}
 }
 
-// end sends sig, waits for the process to end (killing it after
-// cliTimeout) and returns what Wait returned. Only the first call of end or
-// stop does that: later ones return nil.
+// end sends sig (unless it is nil: the test has signalled already), waits
+// for the process to end (killing it after cliTimeout) and returns what Wait
+// returned. Only the first call of end or stop does that: later ones return
+// nil.
 func (e *proc) end(t testing.TB, sig os.Signal) error {
 	var err error
 	e.stopOnce.Do(func() {
-		if err := e.cmd.Process.Signal(sig); err != nil {
-			t.Errorf("signalling symauth %s: %v", e.name, err)
+		if sig != nil {
+			if err := e.cmd.Process.Signal(sig); err != nil {
+				t.Errorf("signalling symauth %s: %v", e.name, err)
+			}
 		}
 		select {
 		case <-e.done:
