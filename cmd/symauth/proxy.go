@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -60,7 +61,9 @@ type proxyConfig struct {
 // What is cached: nothing but what the Transport caches (the tokens, the
 // connections). The network is touched for each forwarded request, and by
 // the health check only when the Session has no token (it then logs in). It
-// is safe for concurrent use.
+// is safe for concurrent use. Responses stream: a body of unknown length (a
+// stream) is flushed to the client as it comes, any other goes out as it is
+// read, and a long-poll such as a datafeed read is held only by the server.
 type proxyHandler struct {
 	pod, agent *url.URL
 	source     symauth.TokenSource
@@ -83,7 +86,7 @@ func newProxyHandler(cfg proxyConfig) (*proxyHandler, error) {
 	h.rp = &httputil.ReverseProxy{
 		Rewrite:       h.rewrite,
 		Transport:     cfg.transport,
-		FlushInterval: -1, // stream: a datafeed read's answer goes out as it comes
+		BufferPool:    copyBuffers{},
 		ErrorHandler:  h.upstreamError,
 		ErrorLog:      cfg.logger,
 	}
@@ -183,6 +186,15 @@ func (h *proxyHandler) bufferBody(w http.ResponseWriter, r *http.Request) bool {
 	r.ContentLength, r.TransferEncoding = int64(len(data)), nil
 	return true
 }
+
+// copyBuffers are the buffers the ReverseProxy copies response bodies
+// through, reused rather than allocated for each request.
+type copyBuffers struct{}
+
+var copyBufferPool = sync.Pool{New: func() any { return new([32 << 10]byte) }}
+
+func (copyBuffers) Get() []byte  { return copyBufferPool.Get().(*[32 << 10]byte)[:] }
+func (copyBuffers) Put(b []byte) { copyBufferPool.Put((*[32 << 10]byte)(b)) }
 
 type readCloser struct {
 	io.Reader

@@ -30,7 +30,7 @@ func coldStartSection(cfg config) (*section, error) {
 	parts := []string{"part/sign", "part/pod", "part/keymanager", "part/call"}
 	var rows [][]string
 	for _, p := range append(parts, "part/dial") {
-		rows = append(rows, []string{p, ms3(at(p))})
+		rows = append(rows, []string{p, ms2(at(p))})
 	}
 	// The limit and the overheads are medians of per-run values: each run's
 	// parts and cold starts ran within seconds of each other.
@@ -46,18 +46,18 @@ func coldStartSection(cfg config) (*section, error) {
 		return overhead, limit
 	}
 	_, limit := perRun("cold/one-pool")
-	rows = append(rows, []string{"**limit: sign + pod + key manager + call**", ms3(time.Duration(median(limit)))})
+	rows = append(rows, []string{"**limit: sign + pod + key manager + call**", ms2(time.Duration(median(limit)))})
 	for _, c := range []string{"cold/one-pool", "cold/two-pools"} {
 		over, _ := perRun(c)
-		rows = append(rows, []string{"**" + c + "**", fmt.Sprintf("%s (limit + %s)", ms3(at(c)), ms3(time.Duration(median(over))))})
+		rows = append(rows, []string{"**" + c + "**", fmt.Sprintf("%s (limit + %s)", ms2(at(c)), ms2(time.Duration(median(over))))})
 	}
 	sec.table([]string{"what", "time"}, rows...)
 	over, _ := perRun("cold/one-pool")
 	sec.check("cold start with the defaults (one pool): ≤ the sum of its parts + 0.5 ms",
-		fmt.Sprintf("limit + %s", ms3(time.Duration(median(over)))), median(over) <= float64(500*time.Microsecond))
+		fmt.Sprintf("limit + %s", ms2(time.Duration(median(over)))), median(over) <= float64(500*time.Microsecond))
 	sec.targetTable()
 	return sec, nil
 }
 
-// ms3 is a duration in milliseconds with two decimals.
-func ms3(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+// ms2 is a duration in milliseconds with two decimals.
+func ms2(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }

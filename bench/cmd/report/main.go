@@ -112,6 +112,10 @@ func run(cfg config, out, svg string) error {
 	if err != nil {
 		return err
 	}
+	proxy, err := proxySection(cfg)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), stampedeTimeout)
 	defer cancel()
 	signing, err := signingSection(ctx, cfg)
@@ -123,7 +127,7 @@ func run(cfg config, out, svg string) error {
 		return err
 	}
 
-	doc := document(m, cfg, time.Since(start), []*section{warm, stampede, relogin, e2e, signing, mem, cold})
+	doc := document(m, cfg, time.Since(start), []*section{warm, stampede, relogin, e2e, signing, mem, cold, proxy})
 	if err := os.MkdirAll(filepath.Dir(svg), 0o755); err != nil {
 		return err
 	}
