@@ -68,6 +68,7 @@ type proxyHandler struct {
 	pod, agent *url.URL
 	source     symauth.TokenSource
 	maxBody    int64
+	bodyWait   time.Duration // bodyReadTimeout; shorter in tests
 	rp         *httputil.ReverseProxy
 	logger     *log.Logger
 	inFlight   atomic.Int64 // requests being forwarded
@@ -82,13 +83,13 @@ func newProxyHandler(cfg proxyConfig) (*proxyHandler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &proxyHandler{pod: pod, agent: agent, source: cfg.source, maxBody: cfg.maxBody, logger: cfg.logger}
+	h := &proxyHandler{pod: pod, agent: agent, source: cfg.source, maxBody: cfg.maxBody, bodyWait: bodyReadTimeout, logger: cfg.logger}
 	h.rp = &httputil.ReverseProxy{
-		Rewrite:       h.rewrite,
-		Transport:     cfg.transport,
-		BufferPool:    copyBuffers{},
-		ErrorHandler:  h.upstreamError,
-		ErrorLog:      cfg.logger,
+		Rewrite:      h.rewrite,
+		Transport:    cfg.transport,
+		BufferPool:   copyBuffers{},
+		ErrorHandler: h.upstreamError,
+		ErrorLog:     cfg.logger,
 	}
 	return h, nil
 }
@@ -170,10 +171,11 @@ func (h *proxyHandler) bufferBody(w http.ResponseWriter, r *http.Request) bool {
 		return true
 	}
 	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(bodyReadTimeout)) // unsupported only in tests' recorders
-	defer func() { _ = rc.SetReadDeadline(time.Time{}) }()  // the rest of a large body, the connection's next request
+	_ = rc.SetReadDeadline(time.Now().Add(h.bodyWait))     // unsupported only in tests' recorders
+	defer func() { _ = rc.SetReadDeadline(time.Time{}) }() // the rest of a large body, the connection's next request
 	data, err := io.ReadAll(io.LimitReader(r.Body, h.maxBody+1))
 	if err != nil {
+		w.Header().Set("Connection", "close") // the rest of the body is not waited for
 		writeJSONError(w, http.StatusBadRequest, "symauth proxy: reading the request body: "+err.Error())
 		return false
 	}

@@ -71,6 +71,7 @@ func echo(w http.ResponseWriter, r *http.Request) {
 // plain HTTP on loopback, as the command serves it.
 type proxyFixture struct {
 	srv    *symauthtest.Server
+	h      *proxyHandler
 	url    string       // the proxy's base URL
 	client *http.Client // a plain client, as a bot's: no token
 	logins atomic.Int32 // the Session's successful logins
@@ -112,7 +113,7 @@ func newProxyFixture(t *testing.T, maxBody int64, opts symauthtest.Options) *pro
 	}
 	ps := httptest.NewServer(h)
 	t.Cleanup(ps.Close)
-	f.url, f.client = ps.URL, ps.Client()
+	f.h, f.url, f.client = h, ps.URL, ps.Client()
 	t.Cleanup(f.client.CloseIdleConnections)
 	return f
 }
@@ -330,6 +331,34 @@ func TestProxyBodies(t *testing.T) {
 				t.Errorf("the next large body arrived as %d bytes", e.BodyLen)
 			}
 		})
+	}
+}
+
+// A client that stalls while sending a body to buffer is answered 400 once
+// the body's read deadline passes, and the request is not forwarded.
+func TestProxyStalledBody(t *testing.T) {
+	f := newProxyFixture(t, 1<<10, symauthtest.Options{})
+	f.h.bodyWait = 100 * time.Millisecond
+	c, err := net.Dial("tcp", strings.TrimPrefix(f.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(cliTimeout))
+	if _, err := io.WriteString(c, "POST "+echoPodPath+" HTTP/1.1\r\nHost: proxy\r\nContent-Length: 100\r\n\r\n{\"partial\":"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if status, body := resp.StatusCode, string(data); status != http.StatusBadRequest || !strings.Contains(body, "reading the request body") {
+		t.Errorf("a stalled body: %d %s", status, body)
+	}
+	if n := f.srv.Calls(echoPodPath); n != 0 {
+		t.Errorf("%d calls reached the pod", n)
 	}
 }
 
