@@ -117,15 +117,15 @@ func TestRSALoginSignerFailure(t *testing.T) {
 	}
 }
 
-// panickingSigner panics, or calls runtime.Goexit, as a broken HSM library
+// brokenSigner panics, or calls runtime.Goexit, as a broken HSM library
 // or a t.FailNow in a test's signer does.
-type panickingSigner struct {
+type brokenSigner struct {
 	key    *rsa.PrivateKey
 	goexit bool
 }
 
-func (s panickingSigner) Public() crypto.PublicKey { return s.key.Public() }
-func (s panickingSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
+func (s brokenSigner) Public() crypto.PublicKey { return s.key.Public() }
+func (s brokenSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
 	if s.goexit {
 		runtime.Goexit()
 	}
@@ -140,7 +140,7 @@ func TestRSALoginSignerPanicIsAnError(t *testing.T) {
 		for _, goexit := range []bool{false, true} {
 			srv := newPod(t)
 			cfg := rsaConfig(srv)
-			cfg.PrivateKey = panickingSigner{key: botKey(), goexit: goexit}
+			cfg.PrivateKey = brokenSigner{key: botKey(), goexit: goexit}
 			_, err := symauth.NewSession(newRSA(t, cfg)).Token(context.Background())
 			if err == nil || !strings.Contains(err.Error(), "signer") {
 				t.Errorf("goexit=%v: err = %v; want the signer's failure", goexit, err)

@@ -106,6 +106,14 @@ func (c *Caller) Call(ctx context.Context, lr Request, out Answer) *Failure {
 		return &Failure{Endpoint: lr.Endpoint, Err: err}
 	}
 	resp, err := client.Do(req)
+	if lr.First != nil {
+		if bodyErr := lr.First.failed(); bodyErr != nil {
+			if resp != nil {
+				_ = resp.Body.Close()
+			}
+			return &Failure{Endpoint: lr.Endpoint, Err: bodyErr} // not the answer to a body never sent whole
+		}
+	}
 	if resp == nil {
 		return &Failure{Endpoint: lr.Endpoint, Err: err}
 	}

@@ -30,10 +30,13 @@ type JWT struct {
 
 // NewBody starts signing the JWT of one login and returns the body maker of
 // its calls, whose attempt 0 waits for that JWT (the first attempts share
-// it) while retries sign a fresh one, and, when the body's length can be
-// known before the signature (an RSA key: the signature is as long as its
-// modulus), that first body as a Deferred, so that a call can dial and send
-// its headers while the JWT is being signed. It does not touch the network.
+// it) while a retry waits for it too and then signs a fresh one (so one login
+// never has two signatures under way: an HSM handle may not allow it), and,
+// when the body's length can be known before the signature (an RSA key: the
+// signature is as long as its modulus), that first body as a Deferred, so
+// that a call can dial and send its headers while the JWT is being signed.
+// A first signature that failed fails the retries too. It does not touch the
+// network.
 func (j *JWT) NewBody() (func(attempt int) ([]byte, error), *Deferred) {
 	signing, err := jwt.NewWithClaims(signingMethodRS512, j.claims()).SigningString()
 	first := &Deferred{done: make(chan struct{}), length: -1}
@@ -41,14 +44,15 @@ func (j *JWT) NewBody() (func(attempt int) ([]byte, error), *Deferred) {
 		first.err = fmt.Errorf("signing the login JWT: %w", err)
 		close(first.done)
 	} else {
-		if pub, ok := j.Signer.Public().(*rsa.PublicKey); ok && pub.N != nil {
-			first.length = bodyLength(len(signing) + 1 + base64.RawURLEncoding.EncodedLen(pub.Size()))
+		if n, ok := j.bodyLength(signing); ok {
+			first.length = n
 		}
 		go first.make(func() ([]byte, error) { return j.bodyOf(signing) })
 	}
 	maker := func(attempt int) ([]byte, error) {
-		if attempt == 0 {
-			return first.wait()
+		data, err := first.wait()
+		if attempt == 0 || err != nil {
+			return data, err
 		}
 		return j.body()
 	}
@@ -56,6 +60,16 @@ func (j *JWT) NewBody() (func(attempt int) ([]byte, error), *Deferred) {
 		return maker, nil
 	}
 	return maker, first
+}
+
+// bodyLength is the length of the login body of the JWT whose header and
+// payload are signing, when the key tells the signature's length.
+func (j *JWT) bodyLength(signing string) (int, bool) {
+	pub, ok := j.Signer.Public().(*rsa.PublicKey)
+	if !ok || pub.N == nil {
+		return 0, false
+	}
+	return len(bodyPrefix) + len(signing) + 1 + base64.RawURLEncoding.EncodedLen(pub.Size()) + len(bodySuffix), true
 }
 
 // body signs a JWT and returns the login request body {"token":"<jwt>"}.
@@ -68,20 +82,23 @@ func (j *JWT) body() ([]byte, error) {
 }
 
 // bodyOf signs the JWT whose header and payload are signing, and returns the
-// login request body holding it. Its error never holds key material.
+// login request body holding it; a signature that is not as long as the
+// key's modulus is an error. Its error never holds key material.
 func (j *JWT) bodyOf(signing string) ([]byte, error) {
 	sig, err := signingMethodRS512.Sign(signing, j.Signer)
 	if err != nil {
 		return nil, fmt.Errorf("signing the login JWT: %w", err)
 	}
-	return []byte(bodyPrefix + signing + "." + base64.RawURLEncoding.EncodeToString(sig) + bodySuffix), nil
+	data := []byte(bodyPrefix + signing + "." + base64.RawURLEncoding.EncodeToString(sig) + bodySuffix)
+	if n, ok := j.bodyLength(signing); ok && len(data) != n {
+		return nil, errors.New("signing the login JWT: a signature of unexpected length")
+	}
+	return data, nil
 }
 
 // The login request body around a JWT, whose characters (base64url and
 // dots) JSON never escapes.
 const bodyPrefix, bodySuffix = `{"token":"`, `"}`
-
-func bodyLength(jwtLength int) int { return len(bodyPrefix) + jwtLength + len(bodySuffix) }
 
 // claims are the claims of a login JWT signed now.
 func (j *JWT) claims() jwt.RegisteredClaims {
@@ -124,9 +141,6 @@ func (d *Deferred) make(makeBody func() ([]byte, error)) {
 		close(d.done)
 	}()
 	d.data, d.err = makeBody()
-	if d.err == nil && d.length >= 0 && len(d.data) != d.length {
-		d.data, d.err = nil, fmt.Errorf("signing the login JWT: a signature of unexpected length")
-	}
 	returned = true
 }
 
