@@ -10,42 +10,6 @@ import (
 // request sent with tokens, since the caller's map must not change, so this
 // is the middleware's main cost beyond the floor of a new map.
 
-// requestHeader returns the header of a request sent with the token: the
-// caller's header without its token headers (see cloneHeaderWithout), with
-// the token's, the key manager token's too when keyManager. Its value slices
-// are h's, shared by every request sent with the token; see tokenHeaders.
-//
-// With at most fewTokenHeaders headers of the caller's, the map of the
-// token's headers is cloned (no key hashed again) and the caller's are added;
-// with more, the caller's are cloned and the token's added.
-func (h *tokenHeaders) requestHeader(caller http.Header, keyManager bool) http.Header {
-	withAuthorization := h.tok.CommonJWT
-	if len(caller) <= fewTokenHeaders {
-		tmpl := h.sessionOnly
-		if keyManager {
-			tmpl = h.withKeyManager
-		}
-		out := maps.Clone(tmpl)
-		for k, v := range caller {
-			if !isTokenHeader(k, withAuthorization) {
-				out[k] = v[:len(v):len(v)]
-			}
-		}
-		return out
-	}
-	out := cloneHeaderWithout(caller, 2, withAuthorization)
-	out[h.sessionName] = h.sessionValue
-	if keyManager && h.keyManagerToken != nil {
-		out[canonicalKeyManagerToken] = h.keyManagerToken
-	}
-	return out
-}
-
-// fewTokenHeaders is the number of a caller's headers up to which a request's
-// header starts as a clone of the token's: adding n of the caller's costs n
-// insertions, adding the token's to a clone of the caller's costs 2.
-const fewTokenHeaders = 2
-
 func hasTokenHeader(h http.Header) bool {
 	for k := range h {
 		if isTokenHeader(k, false) {

@@ -87,10 +87,6 @@ type tokenHeaders struct {
 	sessionName     string   // canonical "Sessiontoken", or "Authorization" for Common JWT
 	sessionValue    []string // the session token, or the bearer token
 	keyManagerToken []string // nil when the token has none
-
-	// Maps of the token's headers alone, never changed once made: a request
-	// with few headers of its own gets a clone of one (see requestHeader).
-	sessionOnly, withKeyManager http.Header
 }
 
 // headersFor returns the headers of tok, from the cache when tok is the token
@@ -105,11 +101,6 @@ func (t *Transport) headersFor(tok *Token) *tokenHeaders {
 	}
 	if tok.KeyManagerToken != "" {
 		h.keyManagerToken = []string{tok.KeyManagerToken}
-	}
-	h.sessionOnly = http.Header{h.sessionName: h.sessionValue}
-	h.withKeyManager = h.sessionOnly
-	if h.keyManagerToken != nil {
-		h.withKeyManager = http.Header{h.sessionName: h.sessionValue, canonicalKeyManagerToken: h.keyManagerToken}
 	}
 	t.headers.Store(h)
 	return h
@@ -346,8 +337,12 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, tok *Token, g gr
 	out := new(http.Request)
 	*out = *req
 	out.Body = body
+	out.Header = cloneHeaderWithout(req.Header, 2, tok.CommonJWT)
 	h := t.headersFor(tok)
-	out.Header = h.requestHeader(req.Header, g == grantAllTokens && isAgentPath(req.URL.Path))
+	out.Header[h.sessionName] = h.sessionValue
+	if g == grantAllTokens && h.keyManagerToken != nil && isAgentPath(req.URL.Path) {
+		out.Header[canonicalKeyManagerToken] = h.keyManagerToken
+	}
 	resp, err := t.base().RoundTrip(out)
 	if resp != nil {
 		resp.Request = req
