@@ -2,7 +2,6 @@ package symauthtest
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -35,52 +34,52 @@ func (s *Server) SetBearerLifetime(d time.Duration) {
 	s.bearerLife.Store(int64(d))
 }
 
-// issueBearer signs a bearer token for the user session g: RS512 with the
-// server's session signing key, claims sub (the username), userId,
-// sessionId (g's), iat, exp (now + the bearer lifetime) and a random jti, so
-// that two bearer tokens are never equal. It returns the JWT, without the
-// "Bearer " prefix, and its lifetime.
+// issueBearer signs a bearer token for the user session g (HS512 with the
+// server's own key, or RS512 with its RSA key with Options.RS512Tokens: see
+// tokensign.go), claims sub (the username), userId, sessionId (g's), iat,
+// exp (now + the bearer lifetime) and a random jti, so that two bearer
+// tokens are never equal. It returns the JWT, without the "Bearer " prefix,
+// and its lifetime.
 func (s *Server) issueBearer(g grant) (string, time.Duration, error) {
-	key, err := s.signer()
-	if err != nil {
-		return "", 0, err
-	}
 	jti, err := randomHex(16)
 	if err != nil {
 		return "", 0, err
 	}
 	life := time.Duration(s.bearerLife.Load())
 	now := s.now()
-	token, err := jwt.NewWithClaims(jwt.SigningMethodRS512, jwt.MapClaims{
-		"sub":       g.user.name,
-		"userId":    g.user.id,
-		"sessionId": g.sessionID,
-		"iat":       now.Unix(),
-		"exp":       now.Add(life).Unix(),
-		"jti":       jti,
-	}).SignedString(key)
+	token, err := s.signToken("bearer", &tokenClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   g.user.name,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(life)),
+			ID:        jti,
+		},
+		UserID:    g.user.id,
+		SessionID: g.sessionID,
+	})
 	if err != nil {
-		return "", 0, fmt.Errorf("sign bearer token: %w", err)
+		return "", 0, err
 	}
 	return token, life, nil
 }
 
 // checkBearer returns the grant of the live user session that the bearer
 // token raw (without "Bearer ") belongs to, or why it is refused: it must be
-// an RS512 JWT signed with the server's key, with an exp after Options.Now,
-// naming a session that is still live.
+// a JWT signed by this server as it signs its bearer tokens (HS512 with its
+// own key, or RS512 with Options.RS512Tokens; no other alg), with an exp
+// after Options.Now, naming a session that is still live.
 func (s *Server) checkBearer(raw string, now time.Time) (grant, string) {
-	key, err := s.signer()
+	key, err := s.tokenVerifyKey()
 	if err != nil {
 		return grant{}, "the server has no signing key: " + err.Error()
 	}
 	parser := jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodRS512.Alg()}),
+		jwt.WithValidMethods([]string{s.tokenSigner.method.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(func() time.Time { return now }),
 	)
 	claims := jwt.MapClaims{}
-	_, err = parser.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return &key.PublicKey, nil })
+	_, err = parser.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return key, nil })
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return grant{}, "bearer token expired"

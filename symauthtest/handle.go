@@ -68,10 +68,15 @@ func (s *Server) Handle(pattern string, handler http.Handler) {
 		panic("symauthtest: Handle: nil handler")
 	}
 	s.handlers.Handle(pattern, handler)
+	s.anyHandlers.Store(true)
 }
 
 // registered reports whether a pattern registered with Handle matches r.
+// Until Handle is called it answers false without asking the ServeMux.
 func (s *Server) registered(r *http.Request) bool {
+	if !s.anyHandlers.Load() {
+		return false
+	}
 	p := r.URL.Path
 	if !strings.HasPrefix(p, podPrefix) && !strings.HasPrefix(p, agentPrefix) {
 		return false

@@ -139,18 +139,9 @@ func TestLoginTokensAreNewAndShaped(t *testing.T) {
 		if len(kt) != 128 || strings.Trim(kt, "0123456789abcdef") != "" {
 			t.Errorf("key manager token is not 128 hex characters (len %d)", len(kt))
 		}
-		signer, err := s.signer()
-		if err != nil {
-			t.Fatal(err)
-		}
-		claims := jwt.MapClaims{}
-		tok, err := jwt.NewParser(jwt.WithValidMethods([]string{"RS512"})).ParseWithClaims(st, claims,
-			func(*jwt.Token) (any, error) { return &signer.PublicKey, nil })
-		if err != nil {
-			t.Fatalf("session token is not an RS512 JWT signed by the server: %v", err)
-		}
-		if tok.Header["typ"] != "JWT" {
-			t.Errorf("typ = %v", tok.Header["typ"])
+		claims := serverClaims(t, s, st)
+		if h := jwtHeader(t, st); h["typ"] != "JWT" || h["alg"] != "HS512" {
+			t.Errorf("header = %v, want typ JWT, alg HS512", h)
 		}
 		if claims["sub"] != "bot" || claims["userId"] != float64(id) || claims["iat"] != float64(clock.Now().Unix()) {
 			t.Errorf("claims = %v, want sub bot, userId %d, iat now", claims, id)

@@ -48,8 +48,11 @@ type Server struct {
 	tokens tokenStore
 	faults faultTable
 
-	// handlers holds the handlers registered with Handle.
-	handlers *http.ServeMux
+	// handlers holds the handlers registered with Handle; anyHandlers is
+	// set once one is, so that until then no request pays for the
+	// ServeMux's matching.
+	handlers    *http.ServeMux
+	anyHandlers atomic.Bool
 
 	streams       streamStore
 	feeds         datafeedStore
@@ -61,9 +64,13 @@ type Server struct {
 	// time.Duration; see SetBearerLifetime.
 	bearerLife atomic.Int64
 
-	// signer signs session tokens, bearer tokens and user identity JWTs;
-	// generated on first use.
+	// signer is the server's RSA key: it signs user identity JWTs (and,
+	// with Options.RS512Tokens, session and bearer tokens); generated on
+	// first use.
 	signer func() (*rsa.PrivateKey, error)
+
+	// tokenSigner signs session and bearer tokens; see tokensign.go.
+	tokenSigner tokenSigner
 
 	// podCert is the PEM certificate of signer's public key, for
 	// GET /pod/v1/podcert; made on first use.
@@ -153,6 +160,19 @@ type Options struct {
 	// way: malformed MessageML gets 400, a sender who is not a member 403.
 	StrictStreams bool
 
+	// RS512Tokens signs session tokens and Common JWT bearer tokens RS512
+	// with the server's RSA-2048 key, like a real pod: they verify with the
+	// certificate of GET /pod/v1/podcert. Without it (the zero value) they
+	// are signed HS512 with a random key of the server's own: the same JWT
+	// form and claims, a payload clients decode as a real pod's (the SKD
+	// claim, the bearer's exp), a signature only this server makes and
+	// checks. Clients never verify these tokens, so only a test that checks
+	// their alg or signature needs RS512Tokens; it costs two RSA private-key
+	// operations per user login, which caps the server at about 1 000
+	// logins/s on 2 cores instead of several thousand. User identity JWTs
+	// are RS512 either way.
+	RS512Tokens bool
+
 	// CACertPEM and CAKeyPEM, when both are set, are the certificate
 	// authority to use instead of a new one: a CA certificate and its
 	// private key (PKCS #8), in PEM form, as CACertPEM and CAKeyPEM of an
@@ -214,6 +234,7 @@ func Start(opts Options) (*Server, error) {
 		done:         make(chan struct{}),
 		conns:        make(map[net.Conn]bool),
 		signer:       sync.OnceValues(generateSigningKey),
+		tokenSigner:  newTokenSigner(opts.RS512Tokens),
 		handlers:     http.NewServeMux(),
 	}
 	s.podCert = sync.OnceValues(s.makePodCert)

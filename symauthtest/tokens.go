@@ -249,44 +249,40 @@ func (s *Server) issueKeyManager(u *user) (string, error) {
 // issueSession makes a new session token for g's user or app (g.user, g.app)
 // and records it as live; it returns the token and the completed grant.
 //
-// The token is shaped like a real pod's: an RS512 JWT signed with the
-// server-owned key, claims sub (the username, or the app id of an app
-// session), userId (not for an app session), sessionId, iat and, for a user
-// with simplified key delivery, canUseSimplifiedKeyDelivery.
+// The token is shaped like a real pod's: a JWT with claims sub (the
+// username, or the app id of an app session), userId (not for an app
+// session), sessionId, iat and, for a user with simplified key delivery,
+// canUseSimplifiedKeyDelivery. It is signed HS512 with the server's own key,
+// or RS512 with its RSA key, like a real pod's, with Options.RS512Tokens (see
+// tokensign.go). The server never verifies it: a session token is live while
+// the store holds it.
 func (s *Server) issueSession(g grant) (string, grant, error) {
-	key, err := s.signer()
-	if err != nil {
-		return "", grant{}, err
-	}
+	var err error
 	if g.sessionID, err = randomHex(16); err != nil {
 		return "", grant{}, err
 	}
 	now := s.now()
 	g.issued = now
-	claims := jwt.MapClaims{
-		"sessionId": g.sessionID,
-		"iat":       now.Unix(),
-	}
+	claims := &tokenClaims{SessionID: g.sessionID}
+	claims.IssuedAt = jwt.NewNumericDate(now)
 	if g.user == nil {
-		claims["sub"] = g.app
+		claims.Subject = g.app
 	} else {
-		claims["sub"] = g.user.name
-		claims["userId"] = g.user.id
-		if s.skd.Load() {
-			claims["canUseSimplifiedKeyDelivery"] = true
-			g.skd = true
-		}
+		claims.Subject = g.user.name
+		claims.UserID = g.user.id
+		g.skd = s.skd.Load()
+		claims.SKD = g.skd
 	}
-	token, err := jwt.NewWithClaims(jwt.SigningMethodRS512, claims).SignedString(key)
+	token, err := s.signToken("session", claims)
 	if err != nil {
-		return "", grant{}, fmt.Errorf("sign session token: %w", err)
+		return "", grant{}, err
 	}
 	s.tokens.add(sessionKind, token, g, now)
 	return token, g, nil
 }
 
-// generateSigningKey makes the RSA key that signs a server's session tokens,
-// bearer tokens and user identity JWTs.
+// generateSigningKey makes the RSA key that signs a server's user identity
+// JWTs (and, with Options.RS512Tokens, its session and bearer tokens).
 func generateSigningKey() (*rsa.PrivateKey, error) {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
