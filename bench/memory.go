@@ -11,8 +11,9 @@ import (
 )
 
 // Token lengths of MeasureMemory: a pod session token is an RS512 JWT of
-// about 500 characters (that of symauthtest is 520 to 560), a key manager
-// token 128 hex digits.
+// about 500 characters (that of symauthtest is 520 to 560 with
+// Options.RS512Tokens, about half that with its default HS512 signature), a
+// key manager token 128 hex digits.
 const (
 	memSessionTokenLen    = 512
 	memKeyManagerTokenLen = 128

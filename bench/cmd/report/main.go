@@ -9,9 +9,10 @@
 //	go run ./cmd/report -quick -out /tmp/b.md -svg /tmp/b.svg   # a fast check of the tool
 //
 // The comparisons that are Go benchmarks (warm path, re-login, end to end,
-// signing) run as `go test -bench` subprocesses, several rounds each, and
-// their medians are reported; the stampede, the signature counts and the
-// memory figures run in this process, through package bench.
+// signing, the fake pod's login capacity) run as `go test -bench`
+// subprocesses, several rounds each, and their medians are reported; the
+// stampede, the signature counts and the memory figures run in this
+// process, through package bench.
 package main
 
 import (
@@ -29,34 +30,36 @@ import (
 
 // config is what every section needs.
 type config struct {
-	dir        string // the bench module's directory, where go test runs
-	rounds     int    // go test runs of the warm path and end-to-end comparisons
-	slowRounds int    // go test runs of the re-login and signing benchmarks
-	benchtime  string // -benchtime of the warm path benchmarks
-	e2eTime    string // -benchtime of the end-to-end benchmark
-	loginTime  string // -benchtime of the re-login benchmark
-	signTime   string // -benchtime of the signing benchmarks
-	coldTime   string // -benchtime of the cold start benchmark
-	stampedeNs []int
-	requests   int    // requests of the memory growth check
-	svgLink    string // the chart's path relative to the Markdown file
-	log        io.Writer
+	dir          string // the bench module's directory, where go test runs
+	rounds       int    // go test runs of the warm path and end-to-end comparisons
+	slowRounds   int    // go test runs of the re-login, signing and fake login capacity benchmarks
+	benchtime    string // -benchtime of the warm path benchmarks
+	e2eTime      string // -benchtime of the end-to-end benchmark
+	loginTime    string // -benchtime of the re-login benchmark
+	signTime     string // -benchtime of the signing benchmarks
+	capacityTime string // -benchtime of the fake pod's login capacity
+	coldTime     string // -benchtime of the cold start benchmark
+	stampedeNs   []int
+	requests     int    // requests of the memory growth check
+	svgLink      string // the chart's path relative to the Markdown file
+	log          io.Writer
 }
 
 func main() {
 	out := flag.String("out", "", "Markdown file to write (default: BENCHMARKS.md at the repository root)")
 	svg := flag.String("svg", "", "SVG chart to write (default: docs/stampede.svg at the repository root)")
-	rounds := flag.Int("rounds", 15, "go test runs of the warm path and end-to-end comparisons (medians are reported); re-login and signing run a third as often")
+	rounds := flag.Int("rounds", 15, "go test runs of the warm path and end-to-end comparisons (medians are reported); re-login, signing and the fake's login capacity run a third as often")
 	maxN := flag.Int("max-n", 10_000, "largest stampede N: 10, 100 … up to it")
 	requests := flag.Int("requests", 1_000_000, "requests of the memory growth check")
 	quick := flag.Bool("quick", false, "a small, fast run to check the tool: 1 round, short benchtimes, N up to 100, 10 000 requests")
 	flag.Parse()
 
 	cfg := config{rounds: *rounds, slowRounds: max(*rounds/3, 1), benchtime: "200ms", e2eTime: "1s",
-		loginTime: "20x", signTime: "500ms", coldTime: "100x", requests: *requests, log: os.Stderr}
+		loginTime: "20x", signTime: "500ms", coldTime: "100x", capacityTime: "1s", requests: *requests, log: os.Stderr}
 	if *quick {
 		cfg.rounds, cfg.slowRounds, cfg.benchtime, cfg.e2eTime, cfg.loginTime, cfg.signTime, cfg.coldTime = 1, 1, "50ms", "100ms", "2x", "50ms", "5x"
 		cfg.requests, *maxN = 10_000, min(*maxN, 100)
+		cfg.capacityTime = "100ms"
 	}
 	for n := 10; n <= *maxN; n *= 10 {
 		cfg.stampedeNs = append(cfg.stampedeNs, n)
@@ -116,6 +119,10 @@ func run(cfg config, out, svg string) error {
 	if err != nil {
 		return err
 	}
+	fakeLogin, err := fakeLoginSection(cfg)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), stampedeTimeout)
 	defer cancel()
 	signing, err := signingSection(ctx, cfg)
@@ -127,7 +134,7 @@ func run(cfg config, out, svg string) error {
 		return err
 	}
 
-	doc := document(m, cfg, time.Since(start), []*section{warm, stampede, relogin, e2e, signing, mem, cold, proxy})
+	doc := document(m, cfg, time.Since(start), []*section{warm, stampede, relogin, e2e, signing, mem, cold, proxy, fakeLogin})
 	if err := os.MkdirAll(filepath.Dir(svg), 0o755); err != nil {
 		return err
 	}
@@ -175,7 +182,7 @@ func document(m machine, cfg config, took time.Duration, sections []*section) st
 	fmt.Fprintf(&b, "| machine | |\n|---|---|\n| CPU | %s, %d logical cores (GOMAXPROCS %d) |\n| Go | %s, %s |\n"+
 		"| load average when the report started (1, 5, 15 min) | %s |\n\n", m.cpu, m.cores, m.gomaxprocs, m.goVersion, m.platform, m.load)
 	fmt.Fprintf(&b, "This machine is shared and noisy (other work ran on it at times). So every comparison that is a "+
-		"Go benchmark runs as many short `go test` runs (the warm path and end to end %s, re-login and signing %s): "+
+		"Go benchmark runs as many short `go test` runs (the warm path and end to end %s, re-login, signing and the fake pod's login capacity %s): "+
 		"the tables show medians, and each ratio is the median of the ratios within a run, whose two sides ran "+
 		"within a second of each other; the middle half of the runs' ratios shows the spread. CI runs every "+
 		"benchmark once (`go test -run '^$' -bench . -benchtime=1x ./...` in `bench/`) so that none can rot.\n\n",
