@@ -36,6 +36,17 @@
 // for Options.BearerLifetime; POST /login/idm/tokens with a sessionToken
 // header answers a fresh one.
 //
+// Session tokens and bearer tokens are JWTs with a real pod's claims (sub,
+// userId, sessionId, canUseSimplifiedKeyDelivery when allowed; a bearer's
+// exp), whose payload clients decode as they do a real pod's. A real pod
+// signs them RS512; the server, by default, signs them HS512 with a key of
+// its own, which nothing but the server itself checks (as nothing but a
+// real pod checks its own), so that a login costs no RSA private-key
+// operation and a load test of a client is not bound by its fake pod.
+// Options.RS512Tokens signs them RS512, verifiable with the pod
+// certificate, at two RSA signatures per login. User identity JWTs are
+// RS512 either way.
+//
 // Pod calls (any path under /pod/ but /pod/v1/podcert) need a live user
 // session: a sessionToken header, or an Authorization: Bearer token of a live
 // session. Agent calls (under /agent/) need that and a live keyManagerToken
