@@ -161,7 +161,7 @@ func TestBearerOnPodAndAgent(t *testing.T) {
 func signWithServerKey(t *testing.T, s *Server, claims jwt.MapClaims) string {
 	t.Helper()
 	var key any = s.tokenSigner.hmacKey
-	if key == nil {
+	if s.tokenSigner.hmacKey == nil {
 		rsaKey, err := s.signer()
 		if err != nil {
 			t.Fatal(err)
