@@ -13,6 +13,7 @@ import (
 type botLogin struct {
 	caller     loginCaller
 	workflow   string        // "rsa" or "certificate", for LoginEvent
+	user       string        // the bot's username, for LoginEvent
 	session    login.Request // the session login call, without its body
 	keyManager login.Request // the key manager login call; URL "" when SkipKeyManager
 	skd        *keyDelivery  // nil when SkipKeyManager
@@ -33,7 +34,9 @@ func (b *botLogin) token(ctx context.Context) (*Token, error) {
 	if b.caller.Caller == nil {
 		return nil, errors.New("symauth: a zero RSA or Cert: make it with NewRSA or NewCert")
 	}
-	login.ReportOf(ctx).SetWorkflow(b.workflow)
+	report := login.ReportOf(ctx)
+	report.SetSource(b.workflow, b.user, "")
+	report.SetRenewal(false) // a renewal refused, then this login
 	session, keyManager := b.session, b.keyManager
 	if b.newBody != nil { // the calls dial while the JWT is being signed
 		body, first := b.newBody()
@@ -130,6 +133,9 @@ func (b *botLogin) refresh(ctx context.Context, old *Token) (*Token, error) {
 	if b.commonJWT == nil || old == nil || !old.CommonJWT {
 		return b.token(ctx)
 	}
+	report := login.ReportOf(ctx)
+	report.SetSource(b.workflow, b.user, "")
+	report.SetRenewal(true)
 	tok, err := b.commonJWT.renew(ctx, b.caller, old)
 	if isUnauthorized(err) {
 		return b.token(ctx)

@@ -103,6 +103,7 @@ func NewCert(cfg CertConfig) (*Cert, error) {
 	c.bot = botLogin{
 		caller:   newLoginCaller(client, cfg.Retry, cfg.Logger),
 		workflow: "certificate",
+		user:     leaf.Subject.CommonName,
 		session:  login.Request{URL: sa + certSessionLoginPath, Endpoint: certSessionLoginPath},
 	}
 	if !cfg.SkipKeyManager {

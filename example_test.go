@@ -215,7 +215,7 @@ func Example_logger() {
 	key, _ := pod.NewUser("my-bot")
 	logger := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
 		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-			if a.Key == slog.TimeKey || a.Key == "duration" || a.Key == "endpoints" {
+			if a.Key == slog.TimeKey || a.Key == "duration_ms" || a.Key == "endpoints" {
 				return slog.Attr{}
 			}
 			return a
@@ -228,7 +228,7 @@ func Example_logger() {
 		log.Fatal(err)
 	}
 	resp.Body.Close()
-	// Output: level=INFO msg="symauth: login" cause=first workflow=rsa attempts=2
+	// Output: level=INFO msg="symauth: login" cause=first workflow=rsa attempts=2 user=my-bot
 }
 
 // An app acting on behalf of its users: one TokenSource per user, one shared

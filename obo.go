@@ -164,7 +164,8 @@ func (o *OBO) UserID(id int64) (TokenSource, error) {
 	if id <= 0 {
 		return nil, fmt.Errorf("symauth: OBO user id %d: user ids are positive", id)
 	}
-	return o.user(fmt.Sprintf(o.idPath, strconv.FormatInt(id, 10))), nil
+	user := strconv.FormatInt(id, 10)
+	return o.user(fmt.Sprintf(o.idPath, user), user), nil
 }
 
 // Username returns the TokenSource of the user with this username; see
@@ -176,13 +177,15 @@ func (o *OBO) Username(name string) (TokenSource, error) {
 	if err := validate.Username("symauth: OBO username", name); err != nil {
 		return nil, err
 	}
-	return o.user(fmt.Sprintf(o.namePath, url.PathEscape(name))), nil
+	return o.user(fmt.Sprintf(o.namePath, url.PathEscape(name)), name), nil
 }
 
 var errZeroOBO = errors.New("symauth: a zero OBO: make it with NewOBO")
 
-func (o *OBO) user(path string) TokenSource {
-	return &oboUser{obo: o, url: o.base + path, endpoint: path}
+// user returns the TokenSource of user (a username or an id) whose user
+// step is at path.
+func (o *OBO) user(path, user string) TokenSource {
+	return &oboUser{obo: o, url: o.base + path, endpoint: path, user: user}
 }
 
 // AppSession is the Session caching the app's own session token, shared by
@@ -205,7 +208,7 @@ type oboApp struct {
 func (a *oboApp) sourceLogger() *slog.Logger { return a.obo.caller.Logger() }
 
 func (a *oboApp) Token(ctx context.Context) (*Token, error) {
-	login.ReportOf(ctx).SetWorkflow(a.obo.workflow)
+	login.ReportOf(ctx).SetSource(a.obo.workflow, "", a.obo.appID)
 	req := a.call
 	if a.newBody != nil { // the call dials while the JWT is being signed
 		req.Body, req.First = a.newBody()
@@ -223,6 +226,7 @@ func (a *oboApp) Token(ctx context.Context) (*Token, error) {
 type oboUser struct {
 	obo           *OBO
 	url, endpoint string
+	user          string      // the username or id, for LoginEvent
 	known         atomic.Bool // a user step succeeded: the pod knows this user
 }
 
@@ -237,7 +241,7 @@ func (u *oboUser) sourceLogger() *slog.Logger { return u.obo.caller.Logger() }
 // once, shared with every other user — and the user step retried once.
 // Otherwise it is about the user, and costs no app login.
 func (u *oboUser) Token(ctx context.Context) (*Token, error) {
-	login.ReportOf(ctx).SetWorkflow(u.obo.workflow)
+	login.ReportOf(ctx).SetSource(u.obo.workflow, u.user, u.obo.appID)
 	app, err := u.obo.app.Token(ctx)
 	if err != nil {
 		return nil, err

@@ -88,6 +88,7 @@ func NewRSA(cfg RSAConfig) (*RSA, error) {
 	r.bot = botLogin{
 		caller:   newLoginCaller(client, cfg.Retry, cfg.Logger),
 		workflow: "rsa",
+		user:     cfg.Username,
 		session:  login.Request{URL: pod + rsaSessionLoginPath, Endpoint: rsaSessionLoginPath},
 		newBody:  r.jwt.NewBody,
 	}

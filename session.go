@@ -42,6 +42,37 @@ type SessionOptions struct {
 	// expvar. It must not block for long: callers wait for the login. A
 	// panic in it fails the login, as an error for the waiting callers.
 	OnLogin func(LoginEvent)
+
+	// OnLoginStart, if set, is called when a login starts, on the goroutine
+	// that runs it, with the login's cause and context: the values of the
+	// context of the request that triggered it, without its cancellation.
+	// The context it returns (nil: ctx) is the login's from then on: its
+	// values reach the login calls (a trace span, under which an
+	// instrumented login client's spans nest) and LoginEvent.Context. A
+	// panic in it fails the login, as in OnLogin.
+	OnLoginStart func(ctx context.Context, cause LoginCause) context.Context
+
+	// OnReplay, if set, is called for each request that a Transport replays
+	// after a 401, on the request's goroutine, before the replay waits for
+	// the new token; req is the caller's request, not to be modified.
+	OnReplay func(req *http.Request)
+
+	// OnBackoff, if set, is called for each Token, Reject or Refresh call —
+	// each request of a Transport — refused at once during the failure
+	// backoff, on its goroutine, with its context and the error it gets.
+	OnBackoff func(ctx context.Context, err error)
+
+	// A panic in OnReplay or OnBackoff is the request's error instead.
+
+	// TraceID makes each request that a Transport sends with the Session's
+	// tokens carry the X-Trace-Id header that Symphony support asks for, as
+	// BDK does: the id of the request's own X-Trace-Id header, else of its
+	// context (WithTraceID), else a new one of 6 letters and digits. A login
+	// carries the id of the request that triggered it (a new one for a
+	// Token call without any) on its calls, in its log lines and in
+	// LoginEvent.TraceID. An id that is not 1 to 128 visible ASCII
+	// characters fails the request. Off, nothing is added, nothing read.
+	TraceID bool
 }
 
 // Session caches the token of another TokenSource and is itself a TokenSource.
@@ -76,6 +107,7 @@ type Session struct {
 	now          func() time.Time // nil: time.Now
 	logger       *slog.Logger
 	onLogin      func(LoginEvent)
+	hooks        sessionHooks // OnLoginStart, OnReplay, OnBackoff, TraceID
 
 	current atomic.Pointer[Token]        // the cached token; nil: none
 	asIs    atomic.Pointer[Token]        // a token sent as is although near its Expiry (fresh from a login)
@@ -130,7 +162,7 @@ func NewSessionWithOptions(src TokenSource, opts SessionOptions) *Session {
 	if ls, ok := src.(loggerSource); ok && logger == nil {
 		logger = ls.sourceLogger()
 	}
-	return &Session{src: src, loginTimeout: opts.LoginTimeout, logger: logger, onLogin: opts.OnLogin}
+	return &Session{src: src, loginTimeout: opts.LoginTimeout, logger: logger, onLogin: opts.OnLogin, hooks: hooksOf(opts)}
 }
 
 // Token returns the cached token, or logs in when there is none. Waiting for a
@@ -153,12 +185,20 @@ func (s *Session) token(ctx context.Context) (*Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if s.hooks.traceID {
+		if err := checkTraceID(traceIDFrom(ctx)); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.backoffError(); err != nil {
-		return nil, err
+		return nil, s.refused(ctx, err)
 	}
 	f := s.join(ctx)
 	select {
 	case <-f.done:
+		if s.isRefusal(f.err) { // the backoff began just before this login
+			return nil, s.refused(ctx, f.err)
+		}
 		return f.tok, f.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -304,11 +344,12 @@ func (s *Session) login(callerCtx context.Context) (*Token, error) {
 	if err := s.backoffError(); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(detached(callerCtx), s.timeout())
+	cause := s.cause()
+	loginCtx, traceID := s.loginContext(detached(callerCtx), cause)
+	ctx, cancel := context.WithTimeout(loginCtx, s.timeout())
 	defer cancel()
 	report := &login.Report{}
 	ctx = login.WithReport(ctx, report)
-	cause := s.cause()
 	dropped := s.dropped.Load()
 	if dropped != nil && cause != CauseExpiry {
 		ctx = withRejected(ctx, dropped) // for a cache inside the source
@@ -330,7 +371,7 @@ func (s *Session) login(callerCtx context.Context) (*Token, error) {
 	if err == nil {
 		err = checkAnswer(t, dropped, cause, report)
 	}
-	s.report(loginEvent(report, cause, time.Since(start), err))
+	s.report(loginEvent(loginCtx, traceID, report, cause, time.Since(start), err))
 	if err != nil {
 		s.recordFailure(err)
 		return nil, err
@@ -357,7 +398,7 @@ func checkAnswer(t, dropped *Token, cause LoginCause, report *login.Report) erro
 	}
 	for _, v := range [...]string{t.SessionToken, t.KeyManagerToken, t.AuthorizationToken} {
 		if !sendable(v) {
-			_, endpoints, _ := report.Summary()
+			endpoints := report.Summary().Endpoints
 			endpoint := ""
 			if len(endpoints) > 0 {
 				endpoint = endpoints[0]
@@ -432,12 +473,14 @@ func (s *Session) report(ev LoginEvent) {
 	}
 }
 
-// logReplay logs, at Debug, a request about to be replayed after a 401.
-func (s *Session) logReplay(req *http.Request) {
+// logReplay logs, at Debug, a request about to be replayed after a 401, and
+// calls OnReplay; its error is that of a panic in OnReplay.
+func (s *Session) logReplay(req *http.Request) error {
 	if s.logger != nil {
 		s.logger.LogAttrs(req.Context(), slog.LevelDebug, "symauth: 401; replaying the request with a new token",
 			slog.String("method", req.Method), slog.String("host", req.URL.Host), slog.String("path", req.URL.Path))
 	}
+	return s.replayed(req)
 }
 
 func (s *Session) recordFailure(err error) {
@@ -463,8 +506,8 @@ func (s *Session) backoffError() error {
 	if wait <= 0 {
 		return nil
 	}
-	return fmt.Errorf("symauth: not logging in for another %s after %d failed login(s): %w",
-		wait.Round(time.Millisecond), f.count, f.err)
+	return &backoffRefusal{session: s, err: fmt.Errorf("symauth: not logging in for another %s after %d failed login(s): %w",
+		wait.Round(time.Millisecond), f.count, f.err)}
 }
 
 // symphonyOrigins are the origins of the source's tokens (see Transport).

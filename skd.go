@@ -90,6 +90,7 @@ func (k *keyDelivery) knownNotToApply() bool { return k.last.Load() == skdNotApp
 // the agent its version: one short call, whose answer is remembered.
 func (k *keyDelivery) applies(ctx context.Context, sessionToken string) bool {
 	ok := sessionAllowsSKD(sessionToken) && k.agentAllowsSKD(ctx, sessionToken)
+	login.ReportOf(ctx).SetSKD(ok)
 	switch {
 	case ctx.Err() != nil:
 		// The login ended meanwhile: it learnt nothing to remember.

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/symauth/symauth/internal/login"
 	"github.com/symauth/symauth/internal/validate"
 )
 
@@ -173,12 +174,18 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 
-	tok, err := st.session.token(req.Context())
+	ctx, traceID := req.Context(), []string(nil)
+	if st.session.hooks.traceID {
+		if ctx, traceID, err = requestTraceID(req); err != nil {
+			return nil, err
+		}
+	}
+	tok, err := st.session.token(ctx)
 	if err != nil {
 		return nil, err
 	}
 	bodyClosed = true
-	resp, err := t.send(req, req.Body, tok, g)
+	resp, err := t.send(req, req.Body, tok, g, traceID)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
@@ -203,10 +210,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// The login starts before this answer's body is drained: with many
 	// requests in flight at a session end, the body of the first 401 may
 	// wait behind the others' frames, and the login must not.
-	st.session.startLogin(req.Context())
+	st.session.startLogin(ctx)
 	drainAndClose(resp)
-	st.session.logReplay(req)
-	if tok, err = st.session.token(req.Context()); err != nil {
+	if err := st.session.logReplay(req); err != nil {
+		return nil, err
+	}
+	if tok, err = st.session.token(ctx); err != nil {
 		return nil, err
 	}
 	body := req.Body
@@ -215,7 +224,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
-	resp, err = t.send(req, body, tok, g)
+	resp, err = t.send(req, body, tok, g, traceID)
 	if err == nil && resp.StatusCode == http.StatusUnauthorized {
 		if target == "" {
 			target = targetOf(req)
@@ -274,7 +283,7 @@ func (t *Transport) sessionAlive(st *transportState, req *http.Request, g grant,
 	if err != nil {
 		return false
 	}
-	resp, err := t.send(check, nil, tok, g)
+	resp, err := t.send(check, nil, tok, g, nil)
 	if err != nil {
 		return true
 	}
@@ -330,18 +339,25 @@ func (t *Transport) grant(st *transportState, req *http.Request) grant {
 	return grantSession
 }
 
-// send sends a copy of req with body and the headers of tok that g allows
-// through Base. The response's Request is set to req, so that the copy
-// holding the tokens does not travel further.
-func (t *Transport) send(req *http.Request, body io.ReadCloser, tok *Token, g grant) (*http.Response, error) {
+// send sends a copy of req with body, the headers of tok that g allows and
+// X-Trace-Id when traceID is not nil, through Base. The response's Request
+// is set to req, so that the copy holding the tokens does not travel further.
+func (t *Transport) send(req *http.Request, body io.ReadCloser, tok *Token, g grant, traceID []string) (*http.Response, error) {
 	out := new(http.Request)
 	*out = *req
 	out.Body = body
-	out.Header = cloneHeaderWithout(req.Header, 2, tok.CommonJWT)
+	extra := 2 // the token headers
+	if traceID != nil {
+		extra++
+	}
+	out.Header = cloneHeaderWithout(req.Header, extra, tok.CommonJWT)
 	h := t.headersFor(tok)
 	out.Header[h.sessionName] = h.sessionValue
 	if g == grantAllTokens && h.keyManagerToken != nil && isAgentPath(req.URL.Path) {
 		out.Header[canonicalKeyManagerToken] = h.keyManagerToken
+	}
+	if traceID != nil {
+		out.Header[login.HeaderTraceID] = traceID // a map of out's own
 	}
 	resp, err := t.base().RoundTrip(out)
 	if resp != nil {

@@ -99,9 +99,14 @@ func (c *Caller) Login(ctx context.Context, lr Request) (*Response, *Failure) {
 }
 
 // Call sends lr, with retries, and decodes the 200 answer into out. It
-// returns nil on success.
+// returns nil on success. The call is recorded in the Report of ctx, if
+// any: its attempts, last status and duration.
 func (c *Caller) Call(ctx context.Context, lr Request, out Answer) *Failure {
-	req, client, err := c.newRequest(ctx, lr)
+	report := ReportOf(ctx)
+	call, start := report.startCall(lr.Endpoint), time.Now()
+	status := 0
+	defer func() { report.endCall(call, status, time.Since(start)) }()
+	req, client, err := c.newRequest(ctx, lr, call)
 	if err != nil {
 		return &Failure{Endpoint: lr.Endpoint, Err: err}
 	}
@@ -118,6 +123,7 @@ func (c *Caller) Call(ctx context.Context, lr Request, out Answer) *Failure {
 		return &Failure{Endpoint: lr.Endpoint, Err: err}
 	}
 	defer resp.Body.Close()
+	status = resp.StatusCode
 	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	return Decode(lr.Endpoint, resp.StatusCode, data, readErr, out)
 }
@@ -146,12 +152,14 @@ func Decode(endpoint string, status int, data []byte, readErr error, out Answer)
 	return nil
 }
 
-// newRequest builds the request of one call and the go-retryablehttp client
-// that sends it: logger off, our backoff and retry policy, the last answer
-// passed through when retries are exhausted, and, for a JSON body, a fresh
-// Body(attempt) for every retry.
-func (c *Caller) newRequest(ctx context.Context, lr Request) (*retryablehttp.Request, *retryablehttp.Client, error) {
-	log := &attemptLog{c: c, endpoint: lr.Endpoint}
+// newRequest builds the request of one call (call, in the Report of ctx) and
+// the go-retryablehttp client that sends it: logger off, our backoff and
+// retry policy, the last answer passed through when retries are exhausted,
+// and, for a JSON body, a fresh Body(attempt) for every retry. The request
+// carries UserAgent unless lr sets one, and X-Trace-Id when ctx has a trace
+// id (WithTraceID).
+func (c *Caller) newRequest(ctx context.Context, lr Request, call int) (*retryablehttp.Request, *retryablehttp.Client, error) {
+	log := &attemptLog{c: c, endpoint: lr.Endpoint, traceID: TraceID(ctx)}
 	rc := &retryablehttp.Client{
 		HTTPClient:   c.client,
 		Logger:       nil,
@@ -165,7 +173,7 @@ func (c *Caller) newRequest(ctx context.Context, lr Request) (*retryablehttp.Req
 	report := ReportOf(ctx)
 	rc.RequestLogHook = func(_ retryablehttp.Logger, _ *http.Request, i int) {
 		log.attempt = i + 1
-		report.attempt(lr.Endpoint)
+		report.attempt(call)
 	}
 	method := lr.Method
 	if method == "" {
@@ -174,7 +182,7 @@ func (c *Caller) newRequest(ctx context.Context, lr Request) (*retryablehttp.Req
 	if lr.Body == nil {
 		req, err := retryablehttp.NewRequestWithContext(ctx, method, lr.URL, nil)
 		if err == nil {
-			addHeaders(req.Header, lr.Header)
+			setHeaders(req.Header, lr.Header, log.traceID)
 		}
 		return req, rc, err
 	}
@@ -199,7 +207,7 @@ func (c *Caller) newRequest(ctx context.Context, lr Request) (*retryablehttp.Req
 	if err != nil {
 		return nil, nil, err
 	}
-	addHeaders(req.Header, lr.Header)
+	setHeaders(req.Header, lr.Header, log.traceID)
 	req.Header.Set("Content-Type", "application/json")
 	rc.PrepareRetry = func(r *http.Request) error {
 		attempt++
@@ -214,13 +222,14 @@ func (c *Caller) newRequest(ctx context.Context, lr Request) (*retryablehttp.Req
 
 // attemptLog is the retry policy of one call, with its Debug lines: one per
 // failed attempt that may be retried, saying which attempt of how many it
-// was and, when one is left, the wait before the next (retry_in); after the
+// was and, when one is left, the wait before the next (retry_in_ms); after the
 // last, that none is left. go-retryablehttp calls its hooks one attempt
 // after the other: RequestLogHook, then checkRetry, then, when it will retry,
 // backoff.
 type attemptLog struct {
 	c        *Caller
 	endpoint string
+	traceID  string    // "" when none
 	attempt  int       // the attempt under way, from 1
 	first    *Deferred // the first attempt's body, if it was sent before it was made
 
@@ -260,6 +269,9 @@ func (l *attemptLog) checkRetry(ctx context.Context, resp *http.Response, err er
 		of = fmt.Sprintf("%d, no limit", l.attempt)
 	}
 	attrs := []slog.Attr{slog.String("endpoint", l.endpoint)}
+	if l.traceID != "" {
+		attrs = append(attrs, slog.String("trace_id", l.traceID))
+	}
 	if resp != nil {
 		attrs = append(attrs, slog.Int("status", resp.StatusCode))
 	} else if err != nil {
@@ -279,7 +291,7 @@ func (l *attemptLog) checkRetry(ctx context.Context, resp *http.Response, err er
 func (l *attemptLog) backoff(firstWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
 	wait := l.c.backoff(firstWait, maxWait, attempt, resp)
 	if l.pending != nil {
-		l.c.logger.LogAttrs(l.pending, slog.LevelDebug, msgRetrying, append(l.attrs, slog.Duration("retry_in", wait))...)
+		l.c.logger.LogAttrs(l.pending, slog.LevelDebug, msgRetrying, append(l.attrs, slog.Float64("retry_in_ms", Millis(wait)))...)
 		l.pending, l.attrs = nil, nil
 	}
 	return wait
@@ -319,7 +331,13 @@ func shouldRetry(ctx context.Context, resp *http.Response, err error) (bool, err
 	return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 }
 
-func addHeaders(dst, src http.Header) {
+// setHeaders sets the headers of a login call: UserAgent, the trace id if
+// any, and then src's, which may override the User-Agent.
+func setHeaders(dst, src http.Header, traceID string) {
+	dst.Set("User-Agent", UserAgent)
+	if traceID != "" {
+		dst.Set(HeaderTraceID, traceID)
+	}
 	for k, v := range src {
 		dst[k] = v
 	}

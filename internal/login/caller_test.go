@@ -62,7 +62,7 @@ func TestBackoffMultiplier(t *testing.T) {
 func TestLoginCallerClient(t *testing.T) {
 	callers := &http.Client{Timeout: time.Minute}
 	c := NewCaller(callers, Retry{}, nil)
-	_, rc, err := c.newRequest(context.Background(), Request{URL: "https://pod.example/login/pubkey/authenticate", Endpoint: "/login"})
+	_, rc, err := c.newRequest(context.Background(), Request{URL: "https://pod.example/login/pubkey/authenticate", Endpoint: "/login"}, -1)
 	if err != nil {
 		t.Fatal(err)
 	}

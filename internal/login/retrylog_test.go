@@ -69,7 +69,7 @@ func TestRetryLogLines(t *testing.T) {
 				var rec struct {
 					Msg, Endpoint, Attempt string
 					Status                 int
-					RetryIn                *time.Duration `json:"retry_in"`
+					RetryInMS              *float64 `json:"retry_in_ms"`
 				}
 				if err := json.Unmarshal(line, &rec); err != nil {
 					t.Fatalf("%s: %v", line, err)
@@ -79,10 +79,10 @@ func TestRetryLogLines(t *testing.T) {
 					t.Errorf("line %s: want endpoint %s and status 503", line, endpoint)
 				}
 				switch wantWait := rec.Msg == msgRetrying; {
-				case wantWait && (rec.RetryIn == nil || *rec.RetryIn < tc.maxWait/2 || *rec.RetryIn > tc.maxWait):
-					t.Errorf("line %s: want a retry_in within [%v, %v]", line, tc.maxWait/2, tc.maxWait)
-				case !wantWait && rec.RetryIn != nil:
-					t.Errorf("line %s: a retry_in after the last attempt", line)
+				case wantWait && (rec.RetryInMS == nil || *rec.RetryInMS < Millis(tc.maxWait/2) || *rec.RetryInMS > Millis(tc.maxWait)):
+					t.Errorf("line %s: want a retry_in_ms within [%v, %v]", line, tc.maxWait/2, tc.maxWait)
+				case !wantWait && rec.RetryInMS != nil:
+					t.Errorf("line %s: a retry_in_ms after the last attempt", line)
 				}
 			}
 			if len(got) != len(tc.want) {

@@ -1,0 +1,94 @@
+package symauth
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/symauth/symauth/internal/login"
+)
+
+// sessionHooks are the observation options of a Session beyond Logger and
+// OnLogin (see SessionOptions). Each is nil (false) unless set; none is
+// looked at on the warm path.
+type sessionHooks struct {
+	loginStart func(ctx context.Context, cause LoginCause) context.Context
+	replay     func(*http.Request)
+	backoff    func(context.Context, error)
+	traceID    bool
+}
+
+func hooksOf(opts SessionOptions) sessionHooks {
+	return sessionHooks{loginStart: opts.OnLoginStart, replay: opts.OnReplay, backoff: opts.OnBackoff, traceID: opts.TraceID}
+}
+
+// loginContext returns the context of a login that starts with ctx, the
+// detached context of the caller that triggered it: with the login's trace
+// id when TraceID is on (the caller's, else a new one), then as OnLoginStart
+// returns it. It also returns the trace id; "" when TraceID is off.
+func (s *Session) loginContext(ctx context.Context, cause LoginCause) (context.Context, string) {
+	id := ""
+	if s.hooks.traceID {
+		if id = traceIDFrom(ctx); id == "" {
+			id = newTraceID()
+		}
+		ctx = login.WithTraceID(ctx, id)
+	}
+	if s.hooks.loginStart != nil {
+		if started := s.hooks.loginStart(ctx, cause); started != nil {
+			ctx = started
+		}
+	}
+	return ctx, id
+}
+
+// replayed calls OnReplay for req; its error is that of a panic in OnReplay.
+func (s *Session) replayed(req *http.Request) error {
+	if s.hooks.replay == nil {
+		return nil
+	}
+	return guard(func() { s.hooks.replay(req) })
+}
+
+// refused calls OnBackoff for a call with ctx refused with err during the
+// failure backoff, and returns err, or the error of a panic in OnBackoff.
+func (s *Session) refused(ctx context.Context, err error) error {
+	if s.hooks.backoff == nil {
+		return err
+	}
+	if perr := guard(func() { s.hooks.backoff(ctx, err) }); perr != nil {
+		return perr
+	}
+	return err
+}
+
+// backoffRefusal is the error of a call refused during the failure backoff of
+// session: it wraps the last login error.
+type backoffRefusal struct {
+	session *Session
+	err     error
+}
+
+func (e *backoffRefusal) Error() string { return e.err.Error() }
+
+func (e *backoffRefusal) Unwrap() error { return e.err }
+
+// isRefusal reports whether err is a refusal of s's own failure backoff,
+// which a login that started just before it began answers to its callers.
+func (s *Session) isRefusal(err error) bool {
+	r, ok := err.(*backoffRefusal)
+	return ok && r.session == s
+}
+
+// guard runs f, a hook plugged into the Session, and returns the error of
+// its panic or runtime.Goexit; nil when it returned.
+func guard(f func()) (err error) {
+	returned := false
+	defer func() {
+		if !returned {
+			err = &panicError{value: recover()}
+		}
+	}()
+	f()
+	returned = true
+	return nil
+}
