@@ -19,11 +19,23 @@ func (p *configParser) build(c *Config, ld *loaded, o *options) {
 	if loginClient == nil {
 		loginClient = &http.Client{Transport: &perServer{next: newHTTPTransport(r, ld.roots), routes: r}}
 	}
+	loginTransport := loginClient.Transport // closed with the API client's
+	if o.wrapLogin != nil {
+		wrapped := *loginClient
+		if wrapped.Transport == nil {
+			wrapped.Transport = http.DefaultTransport
+		}
+		wrapped.Transport = o.wrapLogin(wrapped.Transport)
+		loginClient = &wrapped
+	}
 	var api http.RoundTripper = newHTTPTransport(r, ld.roots)
 	if o.wrapAPI != nil {
 		api = o.wrapAPI(api)
 	}
 	sessionOpts := symauth.SessionOptions{LoginTimeout: o.loginTimeout, Logger: o.logger, OnLogin: o.onLogin}
+	for _, edit := range o.editSession {
+		edit(&sessionOpts)
+	}
 
 	s.botErr = ld.bot.err
 	var auth symauth.TokenSource
@@ -73,7 +85,7 @@ func (p *configParser) build(c *Config, ld *loaded, o *options) {
 	} else {
 		s.session = symauth.NewSessionWithOptions(auth, sessionOpts)
 		s.transport = symauth.NewTransport(s.session, api)
-		s.client = &perServer{next: s.transport, routes: r, also: loginClient.Transport}
+		s.client = &perServer{next: s.transport, routes: r, also: loginTransport}
 	}
 
 	switch app := ld.app; {

@@ -19,6 +19,8 @@ type options struct {
 	loginTimeout time.Duration
 	wrapAPI      func(http.RoundTripper) http.RoundTripper
 	loginClient  *http.Client
+	wrapLogin    func(http.RoundTripper) http.RoundTripper
+	editSession  []func(*symauth.SessionOptions)
 }
 
 func newOptions(opts []Option) *options {
@@ -61,3 +63,24 @@ func WithAPITransport(wrap func(base http.RoundTripper) http.RoundTripper) Optio
 // timeouts). Certificate logins always use a transport of their own that
 // holds the certificate, with the configured proxy and trust store.
 func WithLoginClient(c *http.Client) Option { return func(o *options) { o.loginClient = c } }
+
+// WithLoginTransport wraps the transport of the RSA login calls of the bot
+// and of the OBO app — the Config's own, or WithLoginClient's — e.g. with
+// otelhttp.NewTransport, so that each login call gets a span under the
+// login's (see symauth.SessionOptions.OnLoginStart). Certificate logins use
+// a transport of their own that holds the certificate: it is not wrapped.
+func WithLoginTransport(wrap func(base http.RoundTripper) http.RoundTripper) Option {
+	return func(o *options) { o.wrapLogin = wrap }
+}
+
+// WithSessionOptions lets edit change the options of the bot's Session
+// after WithLogger, WithOnLogin and WithLoginTimeout have set theirs: the
+// hooks of an OpenTelemetry exporter (OnLoginStart, OnReplay, OnBackoff),
+// TraceID. Each WithSessionOptions given runs, in order.
+func WithSessionOptions(edit func(*symauth.SessionOptions)) Option {
+	return func(o *options) {
+		if edit != nil {
+			o.editSession = append(o.editSession, edit)
+		}
+	}
+}
