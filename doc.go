@@ -110,8 +110,12 @@
 // RSAConfig, CertConfig, OBOConfig) gets one line per login, per failed login
 // and, at Debug, per request replayed after a 401 and per retried login call;
 // SessionOptions.OnLogin gets a LoginEvent per login — cause (first, rejected,
-// expiry, manual), workflow, endpoints, attempts, duration, error — to feed
-// any metrics system. Neither ever sees a token. Session.Token returns the
+// expiry, manual), workflow, who logged in, each call's status, attempts and
+// duration, error — to feed any metrics system; OnLoginStart, OnReplay and
+// OnBackoff make traces and the signals of an on-call engineer (module
+// github.com/symauth/symauth/otel turns them into OpenTelemetry), and
+// TraceID sends the X-Trace-Id that Symphony support asks for. None ever
+// sees a token. Session.Token returns the
 // raw tokens for code that needs them (a websocket, a datafeed loop), and
 // Session.Refresh forces a login when such code learns that the session ended.
 //

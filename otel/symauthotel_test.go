@@ -466,7 +466,9 @@ func TestNew(t *testing.T) {
 // refusingMeterProvider's meters refuse to make counters.
 type refusingMeterProvider struct{ noop.MeterProvider }
 
-func (refusingMeterProvider) Meter(string, ...metric.MeterOption) metric.Meter { return refusingMeter{} }
+func (refusingMeterProvider) Meter(string, ...metric.MeterOption) metric.Meter {
+	return refusingMeter{}
+}
 
 type refusingMeter struct{ noop.Meter }
 
