@@ -152,3 +152,23 @@ func TestTraceIDOff(t *testing.T) {
 		t.Fatal("a trace id with TraceID off")
 	}
 }
+
+// BenchmarkTransportTraceID is BenchmarkTransport's warm path with TraceID
+// on: a new id per request, or the context's.
+func BenchmarkTransportTraceID(b *testing.B) {
+	sess := symauth.NewSessionWithOptions(staticSource{benchToken}, symauth.SessionOptions{TraceID: true})
+	tr := symauth.NewTransport(sess, stubBase{})
+	if _, err := sess.Token(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("new", func(b *testing.B) { benchmarkRoundTrip(b, tr, "/pod/v2/sessioninfo") })
+	b.Run("context", func(b *testing.B) {
+		req, _ := http.NewRequestWithContext(symauth.WithTraceID(context.Background(), "abc123"), http.MethodGet, "https://acme.symphony.com/pod/v2/sessioninfo", nil)
+		b.ReportAllocs()
+		for b.Loop() {
+			if resp, err := tr.RoundTrip(req); err != nil || resp.StatusCode != http.StatusOK {
+				b.Fatal(err)
+			}
+		}
+	})
+}
