@@ -79,16 +79,15 @@ func (s *Session) isRefusal(err error) bool {
 	return ok && r.session == s
 }
 
-// guard runs f, a hook plugged into the Session, and returns the error of
-// its panic or runtime.Goexit; nil when it returned.
+// guard runs f, a hook plugged into the Session that runs on the caller's
+// goroutine, and returns the error of its panic; nil when it returned. A
+// runtime.Goexit in f ends the caller's goroutine, as it would have anyway.
 func guard(f func()) (err error) {
-	returned := false
 	defer func() {
-		if !returned {
-			err = &panicError{value: recover()}
+		if v := recover(); v != nil {
+			err = &panicError{value: v}
 		}
 	}()
 	f()
-	returned = true
 	return nil
 }

@@ -281,32 +281,35 @@ func TestOnReplayAndOnBackoff(t *testing.T) {
 	}
 }
 
-// A panic in OnReplay, OnBackoff or OnLoginStart is an error, never a crash.
+// A panic in OnReplay, OnBackoff or OnLoginStart is an error, never a crash
+// (checked in a child process).
 func TestObservationHookPanics(t *testing.T) {
-	srv := newPod(t)
-	boom := func() { panic("boom") }
-	sess := symauth.NewSessionWithOptions(newRSA(t, rsaConfig(srv)), symauth.SessionOptions{
-		OnReplay:  func(*http.Request) { boom() },
-		OnBackoff: func(context.Context, error) { boom() },
-	})
-	client := &http.Client{Transport: symauth.NewTransport(sess, srv.Client().Transport)}
-	get(t, client, srv.URL+symauthtest.PathSessionInfo)
-	srv.RevokeSessions()
-	if _, err := client.Get(srv.URL + symauthtest.PathSessionInfo); err == nil || !strings.Contains(err.Error(), "panicked: boom") {
-		t.Fatalf("OnReplay's panic: %v", err)
-	}
-	srv.InjectFault(symauthtest.PathLogin, symauthtest.Fault{Status: http.StatusForbidden, Times: 1})
-	if _, err := sess.Refresh(context.Background()); err == nil || strings.Contains(err.Error(), "panicked") {
-		t.Fatalf("the failed login: %v", err)
-	}
-	if _, err := sess.Token(context.Background()); err == nil || !strings.Contains(err.Error(), "panicked: boom") {
-		t.Fatalf("OnBackoff's panic: %v", err)
-	}
+	inChild(t, func(t *testing.T) {
+		srv := newPod(t)
+		boom := func() { panic("boom") }
+		sess := symauth.NewSessionWithOptions(newRSA(t, rsaConfig(srv)), symauth.SessionOptions{
+			OnReplay:  func(*http.Request) { boom() },
+			OnBackoff: func(context.Context, error) { boom() },
+		})
+		client := &http.Client{Transport: symauth.NewTransport(sess, srv.Client().Transport)}
+		get(t, client, srv.URL+symauthtest.PathSessionInfo)
+		srv.RevokeSessions()
+		if _, err := client.Get(srv.URL + symauthtest.PathSessionInfo); err == nil || !strings.Contains(err.Error(), "panicked: boom") {
+			t.Fatalf("OnReplay's panic: %v", err)
+		}
+		srv.InjectFault(symauthtest.PathLogin, symauthtest.Fault{Status: http.StatusForbidden, Times: 1})
+		if _, err := sess.Refresh(context.Background()); err == nil || strings.Contains(err.Error(), "panicked") {
+			t.Fatalf("the failed login: %v", err)
+		}
+		if _, err := sess.Token(context.Background()); err == nil || !strings.Contains(err.Error(), "panicked: boom") {
+			t.Fatalf("OnBackoff's panic: %v", err)
+		}
 
-	started := symauth.NewSessionWithOptions(newRSA(t, rsaConfig(srv)), symauth.SessionOptions{
-		OnLoginStart: func(context.Context, symauth.LoginCause) context.Context { panic("start") },
+		started := symauth.NewSessionWithOptions(newRSA(t, rsaConfig(srv)), symauth.SessionOptions{
+			OnLoginStart: func(context.Context, symauth.LoginCause) context.Context { panic("start") },
+		})
+		if _, err := started.Token(context.Background()); err == nil || !strings.Contains(err.Error(), "panicked: start") {
+			t.Fatalf("OnLoginStart's panic: %v", err)
+		}
 	})
-	if _, err := started.Token(context.Background()); err == nil || !strings.Contains(err.Error(), "panicked: start") {
-		t.Fatalf("OnLoginStart's panic: %v", err)
-	}
 }

@@ -54,15 +54,15 @@ type SessionOptions struct {
 
 	// OnReplay, if set, is called for each request that a Transport replays
 	// after a 401, on the request's goroutine, before the replay waits for
-	// the new token; req is the caller's request, not to be modified.
+	// the new token; req is the caller's request, not to be modified. A
+	// panic in it is the request's error.
 	OnReplay func(req *http.Request)
 
 	// OnBackoff, if set, is called for each Token, Reject or Refresh call —
 	// each request of a Transport — refused at once during the failure
-	// backoff, on its goroutine, with its context and the error it gets.
+	// backoff, on its goroutine, with its context and the error it gets. A
+	// panic in it is the call's error instead.
 	OnBackoff func(ctx context.Context, err error)
-
-	// A panic in OnReplay or OnBackoff is the request's error instead.
 
 	// TraceID makes each request that a Transport sends with the Session's
 	// tokens carry the X-Trace-Id header that Symphony support asks for, as
@@ -90,8 +90,8 @@ type SessionOptions struct {
 // result. The login runs detached from the callers' contexts (it keeps their
 // values, not their cancellation nor their httptrace hooks) under its own
 // LoginTimeout, so a caller that gives up stops waiting without failing the
-// others. A panic or runtime.Goexit in the source or in OnLogin ends the
-// login with an error for every waiting caller.
+// others. A panic or runtime.Goexit in the source, OnLoginStart or OnLogin
+// ends the login with an error for every waiting caller.
 //
 // A Session over a source that caches too (another Session, or a user's
 // decorator around one) reaches it: the login that follows a rejection
