@@ -2,6 +2,7 @@ package symauth
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/symauth/symauth/internal/login"
@@ -46,7 +47,7 @@ func (s *Session) replayed(req *http.Request) error {
 	if s.hooks.replay == nil {
 		return nil
 	}
-	return guard(func() { s.hooks.replay(req) })
+	return guard("OnReplay", func() { s.hooks.replay(req) })
 }
 
 // refused calls OnBackoff for a call with ctx refused with err during the
@@ -55,7 +56,7 @@ func (s *Session) refused(ctx context.Context, err error) error {
 	if s.hooks.backoff == nil {
 		return err
 	}
-	if perr := guard(func() { s.hooks.backoff(ctx, err) }); perr != nil {
+	if perr := guard("OnBackoff", func() { s.hooks.backoff(ctx, err) }); perr != nil {
 		return perr
 	}
 	return err
@@ -79,15 +80,31 @@ func (s *Session) isRefusal(err error) bool {
 	return ok && r.session == s
 }
 
-// guard runs f, a hook plugged into the Session that runs on the caller's
+// guard runs f, the hook of that name, which runs on the caller's
 // goroutine, and returns the error of its panic; nil when it returned. A
 // runtime.Goexit in f ends the caller's goroutine, as it would have anyway.
-func guard(f func()) (err error) {
+func guard(hook string, f func()) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = &panicError{value: v}
+			err = &hookPanicError{hook: hook, value: v}
 		}
 	}()
 	f()
 	return nil
+}
+
+// hookPanicError is the error of a call whose hook panicked with value.
+type hookPanicError struct {
+	hook  string
+	value any
+}
+
+func (e *hookPanicError) Error() string {
+	return fmt.Sprintf("symauth: SessionOptions.%s panicked: %v", e.hook, e.value)
+}
+
+// Unwrap returns the panic's value when it is an error.
+func (e *hookPanicError) Unwrap() error {
+	err, _ := e.value.(error)
+	return err
 }
