@@ -294,14 +294,14 @@ func TestObservationHookPanics(t *testing.T) {
 		client := &http.Client{Transport: symauth.NewTransport(sess, srv.Client().Transport)}
 		get(t, client, srv.URL+symauthtest.PathSessionInfo)
 		srv.RevokeSessions()
-		if _, err := client.Get(srv.URL + symauthtest.PathSessionInfo); err == nil || !strings.Contains(err.Error(), "panicked: boom") {
+		if _, err := client.Get(srv.URL + symauthtest.PathSessionInfo); err == nil || !strings.Contains(err.Error(), "OnReplay panicked: boom") {
 			t.Fatalf("OnReplay's panic: %v", err)
 		}
 		srv.InjectFault(symauthtest.PathLogin, symauthtest.Fault{Status: http.StatusForbidden, Times: 1})
 		if _, err := sess.Refresh(context.Background()); err == nil || strings.Contains(err.Error(), "panicked") {
 			t.Fatalf("the failed login: %v", err)
 		}
-		if _, err := sess.Token(context.Background()); err == nil || !strings.Contains(err.Error(), "panicked: boom") {
+		if _, err := sess.Token(context.Background()); err == nil || !strings.Contains(err.Error(), "OnBackoff panicked: boom") {
 			t.Fatalf("OnBackoff's panic: %v", err)
 		}
 
