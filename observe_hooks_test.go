@@ -297,6 +297,9 @@ func TestObservationHookPanics(t *testing.T) {
 		if _, err := client.Get(srv.URL + symauthtest.PathSessionInfo); err == nil || !strings.Contains(err.Error(), "OnReplay panicked: boom") {
 			t.Fatalf("OnReplay's panic: %v", err)
 		}
+		if _, err := sess.Token(context.Background()); err != nil { // the login that 401 started, before the fault below
+			t.Fatal(err)
+		}
 		srv.InjectFault(symauthtest.PathLogin, symauthtest.Fault{Status: http.StatusForbidden, Times: 1})
 		if _, err := sess.Refresh(context.Background()); err == nil || strings.Contains(err.Error(), "panicked") {
 			t.Fatalf("the failed login: %v", err)
