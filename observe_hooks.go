@@ -18,8 +18,16 @@ type sessionHooks struct {
 	traceID    bool
 }
 
-func hooksOf(opts SessionOptions) sessionHooks {
-	return sessionHooks{loginStart: opts.OnLoginStart, replay: opts.OnReplay, backoff: opts.OnBackoff, traceID: opts.TraceID}
+// noHooks is the hooks of every Session that sets none: they cost a Session
+// one pointer, not the four fields.
+var noHooks sessionHooks
+
+func hooksOf(opts SessionOptions) *sessionHooks {
+	h := sessionHooks{loginStart: opts.OnLoginStart, replay: opts.OnReplay, backoff: opts.OnBackoff, traceID: opts.TraceID}
+	if h.loginStart == nil && h.replay == nil && h.backoff == nil && !h.traceID {
+		return &noHooks
+	}
+	return &h
 }
 
 // loginContext returns the context of a login that starts with ctx, the
@@ -28,14 +36,14 @@ func hooksOf(opts SessionOptions) sessionHooks {
 // returns it. It also returns the trace id; "" when TraceID is off.
 func (s *Session) loginContext(ctx context.Context, cause LoginCause) (context.Context, string) {
 	id := ""
-	if s.hooks.traceID {
+	if s.hook().traceID {
 		if id = traceIDFrom(ctx); id == "" {
 			id = newTraceID()
 		}
 		ctx = login.WithTraceID(ctx, id)
 	}
-	if s.hooks.loginStart != nil {
-		if started := s.hooks.loginStart(ctx, cause); started != nil {
+	if s.hook().loginStart != nil {
+		if started := s.hook().loginStart(ctx, cause); started != nil {
 			ctx = started
 		}
 	}
@@ -44,19 +52,19 @@ func (s *Session) loginContext(ctx context.Context, cause LoginCause) (context.C
 
 // replayed calls OnReplay for req; its error is that of a panic in OnReplay.
 func (s *Session) replayed(req *http.Request) error {
-	if s.hooks.replay == nil {
+	if s.hook().replay == nil {
 		return nil
 	}
-	return guard("OnReplay", func() { s.hooks.replay(req) })
+	return guard("OnReplay", func() { s.hook().replay(req) })
 }
 
 // refused calls OnBackoff for a call with ctx refused with err during the
 // failure backoff, and returns err, or the error of a panic in OnBackoff.
 func (s *Session) refused(ctx context.Context, err error) error {
-	if s.hooks.backoff == nil {
+	if s.hook().backoff == nil {
 		return err
 	}
-	if perr := guard("OnBackoff", func() { s.hooks.backoff(ctx, err) }); perr != nil {
+	if perr := guard("OnBackoff", func() { s.hook().backoff(ctx, err) }); perr != nil {
 		return perr
 	}
 	return err
@@ -107,4 +115,12 @@ func (e *hookPanicError) Error() string {
 func (e *hookPanicError) Unwrap() error {
 	err, _ := e.value.(error)
 	return err
+}
+
+// hook returns the Session's hooks; a zero Session has none.
+func (s *Session) hook() *sessionHooks {
+	if s.hooks == nil {
+		return &noHooks
+	}
+	return s.hooks
 }

@@ -107,7 +107,7 @@ type Session struct {
 	now          func() time.Time // nil: time.Now
 	logger       *slog.Logger
 	onLogin      func(LoginEvent)
-	hooks        sessionHooks // OnLoginStart, OnReplay, OnBackoff, TraceID
+	hooks        *sessionHooks // OnLoginStart, OnReplay, OnBackoff, TraceID; never nil
 
 	current atomic.Pointer[Token]        // the cached token; nil: none
 	asIs    atomic.Pointer[Token]        // a token sent as is although near its Expiry (fresh from a login)
@@ -185,7 +185,7 @@ func (s *Session) token(ctx context.Context) (*Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if s.hooks.traceID {
+	if s.hook().traceID {
 		if err := checkTraceID(traceIDFrom(ctx)); err != nil {
 			return nil, err
 		}

@@ -175,7 +175,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	ctx, traceID := req.Context(), []string(nil)
-	if st.session.hooks.traceID {
+	if st.session.hook().traceID {
 		if ctx, traceID, err = requestTraceID(req); err != nil {
 			return nil, err
 		}
