@@ -13,12 +13,20 @@ const refusedListen = "the proxy adds the bot's tokens to every request it gets,
 	"and give the bot's process access to it"
 
 // checkListen checks addr, the --listen flag: a loopback HOST:PORT (port 0
-// picks a free one), or unix:PATH. Any other address is refused: the error
-// says why.
+// picks a free one; HOST is localhost or a literal loopback IP), or
+// unix:PATH. Any other address is refused, and so is a Linux abstract
+// socket (unix:@NAME), which has no file mode: the error says why.
 func checkListen(addr string) error {
 	if file, ok := strings.CutPrefix(addr, "unix:"); ok {
-		if file == "" {
+		switch {
+		case file == "":
 			return fmt.Errorf("--listen %s: want unix:PATH, e.g. unix:/run/symauth.sock", addr)
+		case strings.HasPrefix(file, "@"):
+			return fmt.Errorf("--listen %q: unix:@NAME is a Linux abstract socket: it has no file, so no mode, "+
+				"and every process of every user in the network namespace can connect to it and act as the bot; "+
+				"give a file path, e.g. unix:/run/symauth.sock (unix:./@NAME for a file named @NAME)", addr)
+		case strings.IndexByte(file, 0) >= 0:
+			return fmt.Errorf("--listen %q: the path holds a NUL byte, which ends it for the system: give a plain file path", addr)
 		}
 		return nil
 	}
@@ -63,8 +71,12 @@ func isLoopbackHost(host string) bool {
 
 // notLoopback says what is wrong with host, which is not a loopback host.
 func notLoopback(host string) string {
-	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+	ip := net.ParseIP(host)
+	switch {
+	case host == "" || ip != nil && ip.IsUnspecified():
 		return "that is every network interface, not loopback only"
+	case ip == nil && strings.Trim(host, "0123456789.") == "":
+		return host + " is not an IP address in full form: write a literal loopback IP (127.0.0.1, ::1) or localhost"
 	}
 	return host + " is not a loopback address"
 }
