@@ -5,16 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/symauth/symauth"
 )
@@ -54,9 +55,11 @@ type proxyConfig struct {
 // proxyHandler is the sidecar: it forwards /pod/… to the pod and /agent/…
 // to the agent through a symauth.Transport, which adds the bot's tokens,
 // logs in once per session end and replays, and it answers GET
-// /symauth/health. Any other path, and any path that is not clean, is
-// refused with 404: it is not an open proxy, and a path can never name
-// another host.
+// /symauth/health. Any other path, and any path that is not clean or that
+// an origin could read as another, is refused with 404: it is not an open
+// proxy, and a path can never name another host. A request whose Host is
+// not the proxy's address (421), one a web browser sent (403) and an
+// Upgrade (501) are refused too (see refusal).
 //
 // What is cached: nothing but what the Transport caches (the tokens, the
 // connections). The network is touched for each forwarded request, and by
@@ -107,12 +110,13 @@ func baseURL(what, s string) (*url.URL, error) {
 }
 
 func (h *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == healthPath && r.URL.Host == "" {
-		h.health(w, r)
+	if status, why := refusal(r); status != 0 {
+		h.logf(r, "refused (%d): %s", status, why)
+		writeJSONError(w, status, "symauth proxy: "+why)
 		return
 	}
-	if why := refusal(r); why != "" {
-		writeJSONError(w, http.StatusNotFound, "symauth proxy: "+why)
+	if r.URL.Path == healthPath {
+		h.health(w, r)
 		return
 	}
 	if !h.bufferBody(w, r) {
@@ -121,29 +125,6 @@ func (h *proxyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.inFlight.Add(1)
 	defer h.inFlight.Add(-1)
 	h.rp.ServeHTTP(w, r)
-}
-
-// refusal says why r is not forwarded, or "" when it is.
-func refusal(r *http.Request) string {
-	p := r.URL.Path
-	switch {
-	case r.URL.Host != "" || r.Method == http.MethodConnect:
-		return "not an open proxy: send " + pathsForwarded + " to this address, not a request for another host"
-	case !strings.HasPrefix(p, "/pod/") && !strings.HasPrefix(p, "/agent/"):
-		return "only " + pathsForwarded + " are forwarded, not " + p
-	case !clean(p):
-		return "the path " + p + " is not clean (no //, /./ or /../ segments)"
-	}
-	return ""
-}
-
-const pathsForwarded = "/pod/… (to the pod) and /agent/… (to the agent)"
-
-// clean reports whether the decoded path p has no empty, "." or ".."
-// segments (a trailing slash is fine).
-func clean(p string) bool {
-	c := path.Clean(p)
-	return c == p || c+"/" == p
 }
 
 // rewrite sends the request to its origin, without the client's identity.
@@ -203,9 +184,12 @@ type readCloser struct {
 	io.Closer
 }
 
+// maxLoggedPath bounds the request path in a log line.
+const maxLoggedPath = 200
+
 // upstreamError answers a request that got no response: 503 when the login
 // failed (Retry-After: the Session's backoff is at least a second), 502
-// otherwise.
+// otherwise, and logs a line.
 func (h *proxyHandler) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil { // the client went away: no one to answer
 		return
@@ -216,10 +200,25 @@ func (h *proxyHandler) upstreamError(w http.ResponseWriter, r *http.Request, err
 		status = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "1")
 	}
-	if h.logger != nil {
-		h.logger.Printf("%s %s: %v", r.Method, r.URL.Path, err)
-	}
+	h.logf(r, "%v", err)
 	writeJSONError(w, status, "symauth proxy: "+err.Error())
+}
+
+// logf logs one line about r: its method, its path as sent, quoted and cut
+// to maxLoggedPath bytes, and the message, its control characters replaced,
+// so that no client can start a line of its own. No message holds a token:
+// the client's are never read, and symauth's errors carry none.
+func (h *proxyHandler) logf(r *http.Request, format string, args ...any) {
+	if h.logger == nil {
+		return
+	}
+	msg := strings.Map(func(c rune) rune {
+		if unicode.IsControl(c) {
+			return '?'
+		}
+		return c
+	}, fmt.Sprintf(format, args...))
+	h.logger.Printf("%s %q: %s", r.Method, limit(r.URL.EscapedPath(), maxLoggedPath), msg)
 }
 
 // health answers 200 when the Session holds a token (or gets one within

@@ -197,18 +197,19 @@ func TestProxyForwardsAsTheBot(t *testing.T) {
 	}
 }
 
-// rawRequest sends requestLine and a Host header over a new connection to
-// the proxy, as a hostile or confused client could, and returns the status
-// and the body.
+// rawRequest sends requestLine and a Host header, the proxy's own address,
+// over a new connection to the proxy, as a hostile or confused client could,
+// and returns the status and the body.
 func rawRequest(t *testing.T, proxyURL, requestLine string) (int, string) {
 	t.Helper()
-	c, err := net.Dial("tcp", strings.TrimPrefix(proxyURL, "http://"))
+	addr := strings.TrimPrefix(proxyURL, "http://")
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(cliTimeout))
-	if _, err := fmt.Fprintf(c, "%s\r\nHost: other.example\r\nConnection: close\r\n\r\n", requestLine); err != nil {
+	if _, err := fmt.Fprintf(c, "%s\r\nHost: %s\r\nConnection: close\r\n\r\n", requestLine, addr); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -345,7 +346,7 @@ func TestProxyStalledBody(t *testing.T) {
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(cliTimeout))
-	if _, err := io.WriteString(c, "POST "+echoPodPath+" HTTP/1.1\r\nHost: proxy\r\nContent-Length: 100\r\n\r\n{\"partial\":"); err != nil {
+	if _, err := io.WriteString(c, "POST "+echoPodPath+" HTTP/1.1\r\nHost: "+strings.TrimPrefix(f.url, "http://")+"\r\nContent-Length: 100\r\n\r\n{\"partial\":"); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
@@ -437,7 +438,7 @@ func TestProxyHealth(t *testing.T) {
 	f.srv.ClearFaults()
 	probe(t, f.client, f.url, http.StatusOK)
 	sendEcho(t, f.client, http.MethodGet, f.url+echoPodPath, nil)
-	if logs := f.logs.String(); !strings.Contains(logs, "GET "+echoPodPath+": ") || strings.Contains(logs, "eyJ") {
+	if logs := f.logs.String(); !strings.Contains(logs, `GET "`+echoPodPath+`": `) || strings.Contains(logs, "eyJ") {
 		t.Errorf("log: want the failed request, no token:\n%s", logs)
 	}
 }

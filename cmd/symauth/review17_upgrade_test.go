@@ -39,13 +39,14 @@ func TestReview17UpgradeTunnelsPastThePathFilter(t *testing.T) {
 		line, _ := rw.ReadString('\n')
 		tunnelled <- strings.TrimSpace(line)
 	}))
-	c, err := net.Dial("tcp", strings.TrimPrefix(f.url, "http://"))
+	addr := strings.TrimPrefix(f.url, "http://")
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	fmt.Fprintf(c, "GET /pod/v1/test/ws HTTP/1.1\r\nHost: proxy\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+	fmt.Fprintf(c, "GET /pod/v1/test/ws HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n", addr) // the proxy's own Host: not refused as a foreign one
 	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 	if err != nil {
 		t.Fatal(err)
