@@ -381,6 +381,8 @@ func TestProxyBinaryRefusals(t *testing.T) {
 		{[]string{"--listen", "symphony.example.com:8080"}, "symphony.example.com is not a loopback address"},
 		{[]string{"--listen", "8080"}, "want a loopback HOST:PORT (127.0.0.1:8080) or unix:PATH"},
 		{[]string{"--listen", "unix:"}, "want unix:PATH"},
+		{[]string{"--listen", "unix:@symauth"}, `--listen "unix:@symauth": unix:@NAME is a Linux abstract socket`},
+		{[]string{"--listen", "127.1:0"}, "127.1 is not an IP address in full form"},
 		{[]string{"--max-replay-body", "-1"}, "--max-replay-body -1: must not be negative"},
 		{[]string{"--shutdown-timeout", "0s"}, "--shutdown-timeout 0s: must be positive"},
 		{[]string{"--listen", "127.0.0.1:0"}, "--key: open /nonexistent/key.pem"},

@@ -235,6 +235,16 @@ var refusedRequests = []struct{ line, want string }{
 	{"GET / HTTP/1.1", "are forwarded, not /"},
 	{"GET http://other.example/pod/v2/sessioninfo HTTP/1.1", "not an open proxy"},
 	{"CONNECT other.example:443 HTTP/1.1", "not an open proxy"},
+	{"GET /pod/v1/...;/x HTTP/1.1", `holds ';'`},
+	{"GET /pod/v1/%2e%2e%3B/x HTTP/1.1", `holds ';'`},
+	{"GET /pod/v1/x;jsessionid=1 HTTP/1.1", `holds ';'`},
+	{"GET /agent/%5C%5Cother.example/x HTTP/1.1", `holds '\\\\'`},
+	{"GET /pod/%252e%252e/x HTTP/1.1", "is %-encoded twice (%25)"},
+	{"GET /pod/v1/x%00 HTTP/1.1", "holds a control character"},
+	{"GET /pod/v1/x%0D%0AHost:%20y HTTP/1.1", "holds a control character"},
+	{"GET /pod/v1/.../x HTTP/1.1", `starts with \"..\" or is only dots and spaces`},
+	{"GET /pod/v1/..x/y HTTP/1.1", `starts with \"..\"`},
+	{"GET /pod/v1/.%20/x HTTP/1.1", "is only dots and spaces"},
 }
 
 // Nothing but /pod/… and /agent/… is forwarded, and no path can name
