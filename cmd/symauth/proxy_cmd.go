@@ -30,8 +30,10 @@ func runProxy(ctx context.Context, args []string, out, errOut io.Writer) int {
 			"http://ADDR/pod/… go to the pod and /agent/… to the agent with the bot's tokens added, and after\n"+
 			"a session end the proxy logs in once, however many requests saw the 401, and replays them. The\n"+
 			"bot's key and tokens stay in this process; tokens the client sends are dropped. Nothing else is\n"+
-			"forwarded. GET /symauth/health answers 200 when logged in, 503 with the reason when not (a\n"+
-			"readiness probe). One line per login and per failed request goes to stderr, never a token.\n"+
+			"forwarded, nor a request for another Host, from a web page (Origin, Sec-Fetch-Site) or to\n"+
+			"Upgrade. GET /symauth/health answers 200 when logged in, 503 with the reason when not (a\n"+
+			"readiness probe). One line per login and per failed or refused request goes to stderr, never\n"+
+			"a token.\n"+
 			"Listens on loopback or a Unix socket only. Stops on SIGINT or SIGTERM, after the requests in\n"+
 			"flight (--shutdown-timeout at most).", errOut)
 	lf.register(fs)
