@@ -44,7 +44,8 @@ type LoginEvent struct {
 	Err       error         // nil when the login succeeded; else usually wraps *AuthError
 
 	// Context is the login's: the values of the context of the request that
-	// triggered it (its trace span), and what OnLoginStart added. Never nil.
+	// triggered it (its trace span), and what OnLoginStart added, without
+	// the login's deadline (it may have passed). Never nil.
 	Context context.Context
 	TraceID string      // the X-Trace-Id of the login's calls (SessionOptions.TraceID); "" when off
 	User    string      // who logged in: the bot's username, or the on-behalf-of user's username or id

@@ -30,24 +30,39 @@ func hooksOf(opts SessionOptions) *sessionHooks {
 	return &h
 }
 
-// loginContext returns the context of a login that starts with ctx, the
-// detached context of the caller that triggered it: with the login's trace
-// id when TraceID is on (the caller's, else a new one), then as OnLoginStart
-// returns it. It also returns the trace id; "" when TraceID is off.
-func (s *Session) loginContext(ctx context.Context, cause LoginCause) (context.Context, string) {
-	id := ""
-	if s.hook().traceID {
-		if id = traceIDFrom(ctx); id == "" {
-			id = newTraceID()
-		}
-		ctx = login.WithTraceID(ctx, id)
+// withTraceID returns ctx, the context of a login, with the login's trace
+// id when TraceID is on (the caller's, else a new one), and the id; "" when
+// TraceID is off.
+func (s *Session) withTraceID(ctx context.Context) (context.Context, string) {
+	if !s.hook().traceID {
+		return ctx, ""
 	}
-	if s.hook().loginStart != nil {
-		if started := s.hook().loginStart(ctx, cause); started != nil {
-			ctx = started
-		}
+	id := traceIDFrom(ctx)
+	if id == "" {
+		id = newTraceID()
 	}
-	return ctx, id
+	return login.WithTraceID(ctx, id), id
+}
+
+// loginStarted calls OnLoginStart, when set, with ctx, the context of a
+// login under its LoginTimeout, and returns the context it returns (nil:
+// ctx). Its error is that of a login that ended before calling anyone: the
+// hook returned an ended context, or the LoginTimeout ran out in it.
+func (s *Session) loginStarted(ctx context.Context, cause LoginCause) (context.Context, error) {
+	if s.hook().loginStart == nil {
+		return ctx, nil
+	}
+	started := s.hook().loginStart(ctx, cause)
+	if started == nil {
+		started = ctx
+	}
+	switch {
+	case started.Err() == nil:
+		return started, nil
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("symauth: the login's LoginTimeout (%s) ran out in SessionOptions.OnLoginStart: %w", s.timeout(), ctx.Err())
+	}
+	return nil, fmt.Errorf("symauth: SessionOptions.OnLoginStart returned an ended context (%v): the login did not start", started.Err())
 }
 
 // replayed calls OnReplay for req; its error is that of a panic in OnReplay.

@@ -40,16 +40,26 @@ type SessionOptions struct {
 	// OnLogin, if set, is called after every login, successful or not, on
 	// the goroutine that ran it: feed it to Prometheus, OpenTelemetry or
 	// expvar. It must not block for long: callers wait for the login. A
-	// panic in it fails the login, as an error for the waiting callers.
+	// panic in it fails the login, as an error for the waiting callers. A
+	// login that a panic elsewhere (the source, OnLoginStart, the Logger)
+	// ended is reported too, with that error.
 	OnLogin func(LoginEvent)
 
 	// OnLoginStart, if set, is called when a login starts, on the goroutine
 	// that runs it, with the login's cause and context: the values of the
-	// context of the request that triggered it, without its cancellation.
-	// The context it returns (nil: ctx) is the login's from then on: its
-	// values reach the login calls (a trace span, under which an
-	// instrumented login client's spans nest) and LoginEvent.Context. A
-	// panic in it fails the login, as in OnLogin.
+	// context of the request that triggered it, without its cancellation,
+	// under the login's LoginTimeout, which bounds the hook too. The
+	// context it returns (nil: ctx) is the login's from then on, still
+	// under the LoginTimeout: its values reach the login calls (a trace
+	// span, under which an instrumented login client's spans nest) and
+	// LoginEvent.Context. A panic in it fails the login, as in OnLogin; an
+	// ended context returned fails the login with an error naming it, and
+	// no failure backoff, as the pod was not called. Whatever the login's
+	// end, OnLogin is called for it once.
+	//
+	// OnLoginStart and OnLogin must not call the Session synchronously
+	// (Token, or a request through its Transport): that call waits for
+	// the very login the hook is part of, until the LoginTimeout fails it.
 	OnLoginStart func(ctx context.Context, cause LoginCause) context.Context
 
 	// OnReplay, if set, is called for each request that a Transport replays
@@ -228,7 +238,8 @@ func (s *Session) join(ctx context.Context) *flight {
 
 // run runs the login of f on a goroutine of its own, so that a panic or a
 // runtime.Goexit in the source or a hook ends that goroutine only: f then
-// carries the error.
+// carries the error. A login so ended is reported too (logged, OnLogin),
+// unless it was being reported.
 func (s *Session) run(f *flight, callerCtx context.Context) {
 	defer func() {
 		s.mu.Lock()
@@ -236,14 +247,39 @@ func (s *Session) run(f *flight, callerCtx context.Context) {
 		s.mu.Unlock()
 		close(f.done)
 	}()
+	var l loginRun
 	returned := false
 	defer func() {
-		if !returned {
-			f.tok, f.err = nil, s.pluginFailure(recover())
+		if returned {
+			return
+		}
+		f.tok, f.err = nil, s.pluginFailure(recover())
+		if l.started && !l.reported {
+			// The login failed already: a panic of OnLogin here changes nothing.
+			_ = guard("OnLogin", func() { _ = s.ended(&l, f.err) })
 		}
 	}()
-	f.tok, f.err = s.login(callerCtx)
+	f.tok, f.err = s.login(callerCtx, &l)
 	returned = true
+}
+
+// loginRun is what a login reports when it ends, kept by run so that a
+// login that a panic or runtime.Goexit ends is reported too, once.
+type loginRun struct {
+	started  bool            // the login started: it is reported when it ends
+	reported bool            // it has been reported (or is being: OnLogin's own panic is not reported again)
+	ctx      context.Context // the event's: the login's values (OnLoginStart's once it returned), without its deadline
+	traceID  string
+	report   *login.Report
+	cause    LoginCause
+	start    time.Time
+}
+
+// ended reports the login of l, once, with err, and returns err, or the
+// error of a panic of the Logger, which fails the login.
+func (s *Session) ended(l *loginRun, err error) error {
+	l.reported = true
+	return s.report(loginEvent(l.ctx, l.traceID, l.report, l.cause, time.Since(l.start), err))
 }
 
 // pluginFailure is the error of a login that a panic (value) or a
@@ -332,8 +368,10 @@ func sameCredential(a, b *Token) bool {
 	return a.SessionToken == b.SessionToken
 }
 
-// login runs on the goroutine of a flight, so at most one runs at a time.
-func (s *Session) login(callerCtx context.Context) (*Token, error) {
+// login runs on the goroutine of a flight, so at most one runs at a time;
+// l records it for run. Every login that starts is reported when it ends.
+// The LoginTimeout bounds it from its start, OnLoginStart included.
+func (s *Session) login(callerCtx context.Context, l *loginRun) (*Token, error) {
 	// A login that ended just before this one started may have left a token.
 	if t := s.current.Load(); s.usable(t) {
 		return t, nil
@@ -345,19 +383,28 @@ func (s *Session) login(callerCtx context.Context) (*Token, error) {
 		return nil, err
 	}
 	cause := s.cause()
-	loginCtx, traceID := s.loginContext(detached(callerCtx), cause)
-	ctx, cancel := context.WithTimeout(loginCtx, s.timeout())
+	ctx, cancel := context.WithTimeout(detached(callerCtx), s.timeout())
 	defer cancel()
-	report := &login.Report{}
-	ctx = login.WithReport(ctx, report)
+	*l = loginRun{started: true, cause: cause, report: &login.Report{}, start: time.Now()}
+	ctx, l.traceID = s.withTraceID(ctx)
+	l.ctx = context.WithoutCancel(ctx)
+	started, err := s.loginStarted(ctx, cause)
+	if err != nil {
+		return nil, s.ended(l, err) // no call was made: no failure backoff
+	}
+	if started != ctx { // a context of OnLoginStart's: the LoginTimeout still bounds the login
+		deadline, _ := ctx.Deadline()
+		ctx, cancel = context.WithDeadline(started, deadline)
+		defer cancel()
+		l.ctx = context.WithoutCancel(started)
+	}
+	ctx = login.WithReport(ctx, l.report)
 	dropped := s.dropped.Load()
 	if dropped != nil && cause != CauseExpiry {
 		ctx = withRejected(ctx, dropped) // for a cache inside the source
 	}
-	start := time.Now()
 
 	var t *Token
-	var err error
 	switch renew := renewal(s.src); {
 	case renew != nil && cause == CauseExpiry:
 		t, err = renew(ctx, s.current.Load()) // expired, not rejected: renew it
@@ -369,10 +416,9 @@ func (s *Session) login(callerCtx context.Context) (*Token, error) {
 		t, err = s.src.Token(ctx)
 	}
 	if err == nil {
-		err = checkAnswer(t, dropped, cause, report)
+		err = checkAnswer(t, dropped, cause, l.report)
 	}
-	s.report(loginEvent(loginCtx, traceID, report, cause, time.Since(start), err))
-	if err != nil {
+	if err = s.ended(l, err); err != nil {
 		s.recordFailure(err)
 		return nil, err
 	}
@@ -465,12 +511,31 @@ func (s *Session) timeout() time.Duration {
 	return DefaultLoginTimeout
 }
 
-// report logs a login and hands it to OnLogin.
-func (s *Session) report(ev LoginEvent) {
-	logLogin(s.logger, ev)
+// report logs a login and hands it to OnLogin, and returns ev.Err, or the
+// error of a panic of the Logger: the login then fails with it, and OnLogin
+// still runs and sees it. A panic of OnLogin is its caller's.
+func (s *Session) report(ev LoginEvent) error {
+	if err := s.logLogin(ev); err != nil && ev.Err == nil {
+		ev.Err = err
+	}
 	if s.onLogin != nil {
 		s.onLogin(ev)
 	}
+	return ev.Err
+}
+
+// logLogin logs a login; its error is that of a panic of the Logger.
+func (s *Session) logLogin(ev LoginEvent) (err error) {
+	if s.logger == nil {
+		return nil
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			err = &panicError{value: v}
+		}
+	}()
+	logLogin(s.logger, ev)
+	return nil
 }
 
 // logReplay logs, at Debug, a request about to be replayed after a 401, and
