@@ -4,6 +4,8 @@ import (
 	"maps"
 	"net/http"
 	"strings"
+
+	"github.com/symauth/symauth/internal/login"
 )
 
 // The header copy of the warm path. A request's headers are copied for every
@@ -12,16 +14,24 @@ import (
 
 func hasTokenHeader(h http.Header) bool {
 	for k := range h {
-		if isTokenHeader(k, false) {
+		if isTokenHeader(k, 0) {
 			return true
 		}
 	}
 	return false
 }
 
+// dropped names the headers that cloneHeaderWithout leaves out, in any
+// letter case, beyond the token headers.
+type dropped uint8
+
+const (
+	dropAuthorization dropped = 1 << iota // a Common JWT request's: symauth sets its own
+	dropTraceID                           // a traced request's X-Trace-Id: symauth sets it once, canonically
+)
+
 // cloneHeaderWithout copies h, leaving out the token headers in any letter
-// case — and Authorization too when withAuthorization — with room for extra
-// more entries.
+// case — and those of drop too — with room for extra more entries.
 //
 // What protects h: the copy is a map of its own, so entries set or deleted in
 // it never reach h; its value slices share h's arrays but have no spare
@@ -33,11 +43,11 @@ func hasTokenHeader(h http.Header) bool {
 // a key again, and the token headers are deleted from the clone; otherwise
 // (and for a nil or empty h) the entries are inserted one by one into a map
 // made with room for them all. Either way the result is the same map.
-func cloneHeaderWithout(h http.Header, extra int, withAuthorization bool) http.Header {
+func cloneHeaderWithout(h http.Header, extra int, drop dropped) http.Header {
 	if len(h) == 0 || growsWhenCloned(len(h), extra) {
 		out := make(http.Header, len(h)+extra)
 		for k, v := range h {
-			if !isTokenHeader(k, withAuthorization) {
+			if !isTokenHeader(k, drop) {
 				out[k] = v[:len(v):len(v)]
 			}
 		}
@@ -46,7 +56,7 @@ func cloneHeaderWithout(h http.Header, extra int, withAuthorization bool) http.H
 	out := maps.Clone(h)
 	for k, v := range out {
 		switch {
-		case isTokenHeader(k, withAuthorization):
+		case isTokenHeader(k, drop):
 			delete(out, k)
 		case cap(v) != len(v):
 			out[k] = v[:len(v):len(v)]
@@ -73,17 +83,19 @@ func growsWhenCloned(n, extra int) bool {
 }
 
 // isTokenHeader reports whether k names a token header in any letter case,
-// Authorization included when withAuthorization. The length is compared
-// first: most header names differ from all three in length, and cost no
-// comparison of their letters.
-func isTokenHeader(k string, withAuthorization bool) bool {
+// or one of drop. The length is compared first: most header names differ
+// from all four in length, and cost no comparison of their letters; the
+// ones of drop cost none either when drop lacks them.
+func isTokenHeader(k string, drop dropped) bool {
 	switch len(k) {
 	case len(HeaderSessionToken):
 		return strings.EqualFold(k, HeaderSessionToken)
 	case len(HeaderKeyManagerToken):
 		return strings.EqualFold(k, HeaderKeyManagerToken)
 	case len(headerAuthorization):
-		return withAuthorization && strings.EqualFold(k, headerAuthorization)
+		return drop&dropAuthorization != 0 && strings.EqualFold(k, headerAuthorization)
+	case len(login.HeaderTraceID):
+		return drop&dropTraceID != 0 && strings.EqualFold(k, login.HeaderTraceID)
 	}
 	return false
 }

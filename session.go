@@ -76,12 +76,15 @@ type SessionOptions struct {
 
 	// TraceID makes each request that a Transport sends with the Session's
 	// tokens carry the X-Trace-Id header that Symphony support asks for, as
-	// BDK does: the id of the request's own X-Trace-Id header, else of its
+	// BDK does: the id of the request's own X-Trace-Id header (under a key
+	// in any letter case; sent once, canonically), else of its
 	// context (WithTraceID), else a new one of 6 letters and digits. A login
 	// carries the id of the request that triggered it (a new one for a
 	// Token call without any) on its calls, in its log lines and in
-	// LoginEvent.TraceID. An id that is not 1 to 128 visible ASCII
-	// characters fails the request. Off, nothing is added, nothing read.
+	// LoginEvent.TraceID, and so does the session check a Transport may
+	// send after a refused replay. An id that is not 1 to 128 visible ASCII
+	// characters fails the request, as does a request with more than one
+	// X-Trace-Id value. Off, nothing is added, nothing read.
 	TraceID bool
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 
 	"github.com/symauth/symauth/internal/login"
 )
@@ -67,17 +68,25 @@ func newTraceID() string {
 	return string(b[:])
 }
 
+var errTraceIDValues = errors.New("symauth: the request has more than one X-Trace-Id value " +
+	"(in its header, or under keys in other letter cases): it must have one")
+
 // requestTraceID returns the trace id of req, a request that TraceID is on
-// for: its X-Trace-Id header, else its context's id, else a new one. The
-// context returned is req's, carrying the id for the login it may trigger;
-// header is the X-Trace-Id value to add, nil when req has one.
+// for: its X-Trace-Id header (in any letter case), else its context's id,
+// else a new one. The context returned is req's, carrying the id for the
+// login it may trigger; header is the X-Trace-Id value to send, under the
+// canonical key.
 func requestTraceID(req *http.Request) (ctx context.Context, header []string, err error) {
 	ctx = req.Context()
-	if v := req.Header[login.HeaderTraceID]; len(v) > 0 {
+	v, err := traceIDHeader(req.Header)
+	switch {
+	case err != nil:
+		return nil, nil, err
+	case v != nil:
 		if v[0] == "" || checkTraceID(v[0]) != nil {
 			return nil, nil, errTraceID
 		}
-		return WithTraceID(ctx, v[0]), nil, nil
+		return WithTraceID(ctx, v[0]), v, nil
 	}
 	id := traceIDFrom(ctx)
 	switch {
@@ -88,4 +97,21 @@ func requestTraceID(req *http.Request) (ctx context.Context, header []string, er
 		return nil, nil, errTraceID
 	}
 	return ctx, []string{id}, nil
+}
+
+// traceIDHeader returns the X-Trace-Id value of h, under any key in any
+// letter case, as a slice of its own length and capacity: nil when there is
+// none, an error when there is more than one.
+func traceIDHeader(h http.Header) ([]string, error) {
+	var found []string
+	for k, v := range h {
+		if len(k) != len(login.HeaderTraceID) || len(v) == 0 || !strings.EqualFold(k, login.HeaderTraceID) {
+			continue
+		}
+		if found != nil || len(v) > 1 {
+			return nil, errTraceIDValues
+		}
+		found = v[:1:1]
+	}
+	return found, nil
 }

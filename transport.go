@@ -229,7 +229,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if target == "" {
 			target = targetOf(req)
 		}
-		t.judgeRefusal(st, req, g, target, tok)
+		t.judgeRefusal(st, req, g, target, tok, traceID)
 	}
 	return resp, err
 }
@@ -251,14 +251,14 @@ const maxCheckTime = 10 * time.Second
 // tokens tells which, once per endpoint: the requests that meet a 401 there
 // meanwhile wait for its answer. Only a refusal is remembered; a session
 // that ended costs the next request a login, as usual.
-func (t *Transport) judgeRefusal(st *transportState, req *http.Request, g grant, target string, tok *Token) {
+func (t *Transport) judgeRefusal(st *transportState, req *http.Request, g grant, target string, tok *Token, traceID []string) {
 	ref := st.refused.begin(target, st.session.clock())
 	if ref == nil {
 		return
 	}
 	refusing := false
 	defer func() { st.refused.settle(target, ref, refusing, st.session.clock()) }() // even if the check panics
-	refusing = t.sessionAlive(st, req, g, target, tok)
+	refusing = t.sessionAlive(st, req, g, target, tok, traceID)
 }
 
 // sessionAlive asks Symphony whether the tokens req carried are alive, at
@@ -266,8 +266,9 @@ func (t *Transport) judgeRefusal(st *transportState, req *http.Request, g grant,
 // the source declares, or else at the request's own origin and deployment
 // context. A rejection by the checking call itself, or a 401 from it now,
 // means the session ended; so does a request the check cannot be placed
-// for. Any other answer, or none, means the session is alive.
-func (t *Transport) sessionAlive(st *transportState, req *http.Request, g grant, target string, tok *Token) bool {
+// for. Any other answer, or none, means the session is alive. The check
+// carries req's trace id (traceID, nil when TraceID is off).
+func (t *Transport) sessionAlive(st *transportState, req *http.Request, g grant, target string, tok *Token, traceID []string) bool {
 	agentCheck := g == grantAllTokens && tok.KeyManagerToken != "" && isAgentPath(req.URL.Path)
 	checkPath := sessionInfoPath
 	if agentCheck {
@@ -283,7 +284,7 @@ func (t *Transport) sessionAlive(st *transportState, req *http.Request, g grant,
 	if err != nil {
 		return false
 	}
-	resp, err := t.send(check, nil, tok, g, nil)
+	resp, err := t.send(check, nil, tok, g, traceID)
 	if err != nil {
 		return true
 	}
@@ -346,18 +347,22 @@ func (t *Transport) send(req *http.Request, body io.ReadCloser, tok *Token, g gr
 	out := new(http.Request)
 	*out = *req
 	out.Body = body
-	extra := 2 // the token headers
+	extra, drop := 2, dropped(0) // the token headers
+	if tok.CommonJWT {
+		drop |= dropAuthorization
+	}
 	if traceID != nil {
 		extra++
+		drop |= dropTraceID
 	}
-	out.Header = cloneHeaderWithout(req.Header, extra, tok.CommonJWT)
+	out.Header = cloneHeaderWithout(req.Header, extra, drop)
 	h := t.headersFor(tok)
 	out.Header[h.sessionName] = h.sessionValue
 	if g == grantAllTokens && h.keyManagerToken != nil && isAgentPath(req.URL.Path) {
 		out.Header[canonicalKeyManagerToken] = h.keyManagerToken
 	}
 	if traceID != nil {
-		out.Header[login.HeaderTraceID] = traceID // a map of out's own
+		out.Header[login.HeaderTraceID] = traceID // a map of out's own, the caller's in any letter case left out
 	}
 	resp, err := t.base().RoundTrip(out)
 	if resp != nil {
@@ -415,7 +420,7 @@ func withoutTokens(req *http.Request) *http.Request {
 	}
 	out := new(http.Request)
 	*out = *req
-	out.Header = cloneHeaderWithout(req.Header, 0, false)
+	out.Header = cloneHeaderWithout(req.Header, 0, 0)
 	return out
 }
 
