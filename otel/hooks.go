@@ -37,16 +37,36 @@ type loginSpanKey struct{}
 // OnLoginStart, OnLogin, OnReplay and OnBackoff. Hooks already in opts
 // still run, after in's (OnLoginStart's sees the login span in its context).
 // Nothing else of opts changes; TraceID stays the caller's choice.
+//
+// The login span ends in OnLogin, which the Session calls once for every
+// login, however it ends, with the login's context. A context of opts'
+// OnLoginStart that does not derive from the one it got still carries the
+// span to OnLogin (not as its active span: the hook chose what the login
+// calls nest under); a panic in that hook ends the span at once, with an
+// error status.
 func (in *Instrumentation) SessionOptions(opts symauth.SessionOptions) symauth.SessionOptions {
 	start, end, replay, backoff := opts.OnLoginStart, opts.OnLogin, opts.OnReplay, opts.OnBackoff
 	opts.OnLoginStart = func(ctx context.Context, cause symauth.LoginCause) context.Context {
-		ctx = in.loginStarted(ctx, cause)
-		if start != nil {
-			if started := start(ctx, cause); started != nil {
-				ctx = started
-			}
+		ctx, span := in.loginStarted(ctx, cause)
+		if start == nil {
+			return ctx
 		}
-		return ctx
+		returned := false
+		defer func() {
+			if !returned { // a panic or runtime.Goexit in start: OnLogin will not find the span
+				span.SetStatus(codes.Error, "the Session's OnLoginStart did not return")
+				span.End()
+			}
+		}()
+		started := start(ctx, cause)
+		returned = true
+		switch {
+		case started == nil:
+			return ctx
+		case started.Value(loginSpanKey{}) == nil: // not derived from ctx
+			return context.WithValue(started, loginSpanKey{}, span)
+		}
+		return started
 	}
 	opts.OnLogin = func(ev symauth.LoginEvent) {
 		in.loginEnded(ev)
@@ -70,11 +90,11 @@ func (in *Instrumentation) SessionOptions(opts symauth.SessionOptions) symauth.S
 }
 
 // loginStarted starts the span of a login, a child of the span in ctx (the
-// request's), and returns ctx carrying it.
-func (in *Instrumentation) loginStarted(ctx context.Context, cause symauth.LoginCause) context.Context {
+// request's), and returns it and ctx carrying it.
+func (in *Instrumentation) loginStarted(ctx context.Context, cause symauth.LoginCause) (context.Context, trace.Span) {
 	ctx, span := in.tracer.Start(ctx, spanLogin, trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(keyCause.String(cause.String())))
-	return context.WithValue(ctx, loginSpanKey{}, span)
+	return context.WithValue(ctx, loginSpanKey{}, span), span
 }
 
 // loginEnded ends the span of a login with what the event says, and records
