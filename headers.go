@@ -68,8 +68,8 @@ func cloneHeaderWithout(h http.Header, extra int, drop dropped) http.Header {
 }
 
 // fewHeaders is the number of entries up to which a header is copied entry by
-// entry even when a clone would not grow (BenchmarkWarm, 1 caller header:
-// 1.06× the floor so in parallel, 1.15× with a clone).
+// entry even when a clone would not grow (BenchmarkWarm in parallel, 1 caller
+// header: 1.06× the floor, against 1.15× with a clone).
 const fewHeaders = 2
 
 // growsWhenCloned reports whether a clone of a map of n entries grows when
