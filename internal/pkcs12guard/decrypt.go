@@ -5,12 +5,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/des"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
 	"crypto/x509/pkix"
-	"encoding/asn1"
-	"hash"
 
 	"golang.org/x/crypto/pbkdf2"
 )
@@ -84,22 +79,11 @@ func pbeCipherFor(alg pkix.AlgorithmIdentifier, password []byte) (cipher.Block, 
 // pbes2CipherFor is the decoder's.
 func pbes2CipherFor(alg pkix.AlgorithmIdentifier, password []byte) (cipher.Block, []byte, bool) {
 	var params pbes2Params
-	if unmarshal(alg.Parameters.FullBytes, &params) != nil || !params.Kdf.Algorithm.Equal(oidPBKDF2) {
+	if unmarshal(alg.Parameters.FullBytes, &params) != nil {
 		return nil, nil, false
 	}
-	kdf, ok := parsePBKDF2(params.Kdf)
-	if !ok || kdf.Salt.Tag != asn1.TagOctetString {
-		return nil, nil, false
-	}
-	var prf func() hash.Hash
-	switch {
-	case kdf.Prf.Algorithm.Equal(oidHmacWithSHA256):
-		prf = sha256.New
-	case kdf.Prf.Algorithm.Equal(oidHmacWithSHA512):
-		prf = sha512.New
-	case kdf.Prf.Algorithm.Equal(oidHmacWithSHA1), kdf.Prf.Algorithm == nil:
-		prf = sha1.New
-	default:
+	kdf, prf, ok := pbkdf2Of(params.Kdf)
+	if !ok {
 		return nil, nil, false
 	}
 	var keyLen int

@@ -36,10 +36,14 @@
 package pkcs12guard
 
 import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"hash"
 
 	"github.com/symauth/symauth/internal/keysize"
 )
@@ -332,4 +336,36 @@ func unmarshal(in []byte, out any) error {
 		return errors.New("trailing data")
 	}
 	return nil
+}
+
+// pbkdf2Of reads a PBKDF2 key derivation as the decoder uses it: the
+// algorithm must be PBKDF2 and its salt an OCTET STRING; its PRF is an HMAC
+// of hmacHash's, SHA-1 when absent.
+func pbkdf2Of(kdf pkix.AlgorithmIdentifier) (pbkdf2Params, func() hash.Hash, bool) {
+	if !kdf.Algorithm.Equal(oidPBKDF2) {
+		return pbkdf2Params{}, nil, false
+	}
+	params, ok := parsePBKDF2(kdf)
+	if !ok || params.Salt.Tag != asn1.TagOctetString {
+		return pbkdf2Params{}, nil, false
+	}
+	if params.Prf.Algorithm == nil {
+		return params, sha1.New, true
+	}
+	prf, ok := hmacHash(params.Prf.Algorithm)
+	return params, prf, ok
+}
+
+// hmacHash is the hash of the HMAC algorithm oid: hmacWithSHA1, SHA256 or
+// SHA512, the ones the decoder supports.
+func hmacHash(oid asn1.ObjectIdentifier) (func() hash.Hash, bool) {
+	switch {
+	case oid.Equal(oidHmacWithSHA1):
+		return sha1.New, true
+	case oid.Equal(oidHmacWithSHA256):
+		return sha256.New, true
+	case oid.Equal(oidHmacWithSHA512):
+		return sha512.New, true
+	}
+	return nil, false
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/x509/pkix"
-	"encoding/asn1"
 	"errors"
 	"hash"
 
@@ -70,33 +69,12 @@ func doPBMAC1(alg pkix.AlgorithmIdentifier, message, password []byte) ([]byte, e
 	if err := unmarshal(alg.Parameters.FullBytes, &params); err != nil {
 		return nil, err
 	}
-	if !params.Kdf.Algorithm.Equal(oidPBKDF2) {
+	kdf, prf, ok := pbkdf2Of(params.Kdf)
+	if !ok {
 		return nil, errUnsupported
 	}
-	kdf, ok := parsePBKDF2(params.Kdf)
-	if !ok || kdf.Salt.Tag != asn1.TagOctetString {
-		return nil, errUnsupported
-	}
-	var prf func() hash.Hash
-	switch {
-	case kdf.Prf.Algorithm.Equal(oidHmacWithSHA256):
-		prf = sha256.New
-	case kdf.Prf.Algorithm.Equal(oidHmacWithSHA512):
-		prf = sha512.New
-	case kdf.Prf.Algorithm.Equal(oidHmacWithSHA1), kdf.Prf.Algorithm == nil:
-		prf = sha1.New
-	default:
-		return nil, errUnsupported
-	}
-	var hFn func() hash.Hash
-	switch {
-	case params.MacAlg.Algorithm.Equal(oidHmacWithSHA1):
-		hFn = sha1.New
-	case params.MacAlg.Algorithm.Equal(oidHmacWithSHA256):
-		hFn = sha256.New
-	case params.MacAlg.Algorithm.Equal(oidHmacWithSHA512):
-		hFn = sha512.New
-	default:
+	hFn, ok := hmacHash(params.MacAlg.Algorithm)
+	if !ok {
 		return nil, errUnsupported
 	}
 	if kdf.KeyLength < 20 || kdf.KeyLength > maxPBMAC1KeyLength {
