@@ -105,18 +105,7 @@ func TestReview16SessionEnd200(t *testing.T) {
 	if _, err := sess.Token(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	f.pod.RevokeSessions()
-	f.spans.Reset()
-	client := f.client(sess, &heldRT{next: f.pod.Client().Transport, n: inFlight, all: make(chan struct{})})
-	var wg sync.WaitGroup
-	for range inFlight {
-		wg.Go(func() {
-			if err := f.get(t, client); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
+	f.sessionEnd(t, sess, inFlight)
 	logins, requests := f.named("symauth.login"), f.named("HTTP GET")
 	events := 0
 	for _, r := range requests {

@@ -100,6 +100,25 @@ func (f *fixture) get(t *testing.T, client *http.Client) error {
 }
 
 // named returns the spans called name.
+// sessionEnd ends the pod's sessions, forgets the spans so far, and sends
+// inFlight requests through sess that are all in flight when they meet the
+// session end (heldRT holds them until all are sent).
+func (f *fixture) sessionEnd(t *testing.T, sess *symauth.Session, inFlight int) {
+	t.Helper()
+	f.pod.RevokeSessions()
+	f.spans.Reset()
+	client := f.client(sess, &heldRT{next: f.pod.Client().Transport, n: int32(inFlight), all: make(chan struct{})})
+	var wg sync.WaitGroup
+	for range inFlight {
+		wg.Go(func() {
+			if err := f.get(t, client); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
 func (f *fixture) named(name string) []tracetest.SpanStub {
 	var out []tracetest.SpanStub
 	for _, s := range f.spans.GetSpans() {
@@ -282,18 +301,7 @@ func TestSessionEndWithRequestsInFlight(t *testing.T) {
 	if _, err := sess.Token(context.Background()); err != nil { // the first login, outside any request
 		t.Fatal(err)
 	}
-	f.pod.RevokeSessions()
-	f.spans.Reset()
-	client := f.client(sess, &heldRT{next: f.pod.Client().Transport, n: inFlight, all: make(chan struct{})})
-	var wg sync.WaitGroup
-	for range inFlight {
-		wg.Go(func() {
-			if err := f.get(t, client); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
+	f.sessionEnd(t, sess, inFlight)
 
 	logins, requests := f.named("symauth.login"), f.named("HTTP GET")
 	if len(logins) != 1 || len(requests) != inFlight {
