@@ -3,7 +3,6 @@ package symauthtest
 import (
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"mime"
 	"net/http"
 	"strings"
@@ -241,14 +240,7 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, g grant, 
 		defer func() { _ = r.MultipartForm.RemoveAll() }()
 	}
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.refuse(r, "message body larger than 8 MiB")
-			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
-			return
-		}
-		s.refuse(r, "malformed multipart body")
-		writeError(w, http.StatusBadRequest, "malformed multipart/form-data body")
+		s.refuseBody(w, r, err, "8 MiB", "malformed multipart body", "malformed multipart/form-data body")
 		return
 	}
 	message := r.MultipartForm.Value["message"]

@@ -3,7 +3,6 @@ package symauthtest
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -229,14 +228,7 @@ func (s *Server) handleDatafeeds(w http.ResponseWriter, r *http.Request, g grant
 func (s *Server) readOptionalJSON(w http.ResponseWriter, r *http.Request, v any, shape string) bool {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFeedBody))
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.refuse(r, "request body larger than 64 KiB")
-			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
-			return false
-		}
-		s.refuse(r, "cannot read the body")
-		writeError(w, http.StatusBadRequest, "cannot read the request body")
+		s.refuseBody(w, r, err, "64 KiB", "cannot read the body", "cannot read the request body")
 		return false
 	}
 	if len(bytes.TrimSpace(body)) == 0 {

@@ -2,7 +2,6 @@ package symauthtest
 
 import (
 	"encoding/json"
-	"errors"
 	"mime"
 	"net/http"
 )
@@ -62,14 +61,7 @@ func (s *Server) readLoginBody(w http.ResponseWriter, r *http.Request, body any,
 		return false
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxLoginBody)).Decode(body); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			s.refuse(r, "request body larger than 64 KiB")
-			writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
-			return false
-		}
-		s.refuse(r, "request body is not a JSON object")
-		writeError(w, http.StatusBadRequest, "request body must be a JSON object "+shape)
+		s.refuseBody(w, r, err, "64 KiB", "request body is not a JSON object", "request body must be a JSON object "+shape)
 		return false
 	}
 	return true

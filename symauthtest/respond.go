@@ -2,6 +2,7 @@ package symauthtest
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 )
 
@@ -36,6 +37,19 @@ func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request, allowe
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	s.refuse(r, "no such endpoint in symauthtest")
 	writeError(w, http.StatusNotFound, "symauthtest does not serve "+r.Method+" "+r.URL.Path)
+}
+
+// refuseBody logs and answers a request whose body err could not be read or
+// decoded: 413 when it was larger than its cap (too big, for the log), else
+// 400 with reason (for the log) and message.
+func (s *Server) refuseBody(w http.ResponseWriter, r *http.Request, err error, tooBig, reason, message string) {
+	if maxErr := (*http.MaxBytesError)(nil); errors.As(err, &maxErr) {
+		s.refuse(r, "request body larger than "+tooBig)
+		writeError(w, http.StatusRequestEntityTooLarge, "request body too large")
+		return
+	}
+	s.refuse(r, reason)
+	writeError(w, http.StatusBadRequest, message)
 }
 
 // refuse logs a refused call with its reason. reason never holds a token.
